@@ -173,14 +173,14 @@ class _Bundler:
     def walk(self, node: Any, base: Any, ctx: str, path: list[str]) -> Any:
         if isinstance(node, list):
             child = "schema" if ctx == "schema-list" else ctx
-            return [self.walk(v, base, child, path + [str(i)]) for i, v in enumerate(node)]
+            return [self.walk(v, base, child, [*path, str(i)]) for i, v in enumerate(node)]
         if not isinstance(node, dict):
             return node
         if isinstance(node.get("$ref"), str):
             return self.ref(node, base, ctx, path)
         out = {}
         for key, value in node.items():
-            out[key] = self.walk(value, base, self._child_ctx(ctx, key, path), path + [key])
+            out[key] = self.walk(value, base, self._child_ctx(ctx, key, path), [*path, key])
         return out
 
     @staticmethod

@@ -8,8 +8,9 @@ schema (richness), and lint rules that the mock relies on (typed parameters, doc
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from .loader import SpecError, bundle, iter_operations
 from .oas_schema import SchemaCompiler, first_error

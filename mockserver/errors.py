@@ -1,0 +1,101 @@
+"""Errors in the operation's own documented shape.
+
+Every rejection (bad input, missing token, unknown id, ...) has a kind. The kind names the
+statuses that fit it, best first; the first one the operation documents is used, with a body
+built from that response's schema (its example, or a generated body) and the message written
+into its message-like field. An operation that documents none of them gets the kind's first
+status with ``{"message": ...}``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from .operation import CompiledOperation, ResponseSpec
+from .response import NO_BODY, MockResponse
+
+KINDS: dict[str, tuple[int, ...]] = {
+    "bad_request": (400, 422),
+    "unprocessable": (422, 400),
+    "unauthorized": (401,),
+    "forbidden": (403, 404, 401),
+    "not_found": (404,),
+    "conflict": (409, 400),
+    "too_large": (413, 400),
+    "unsupported_media_type": (415, 400),
+    "not_acceptable": (406, 400),
+    "server_error": (500,),
+}
+_MESSAGE_FIELDS = ("message", "error", "detail", "error_description", "errorMessage", "title", "description", "msg")
+_STATUS_FIELDS = ("status", "statusCode", "status_code", "code")
+
+
+def choose_status(op: CompiledOperation | None, kind: str) -> tuple[int, ResponseSpec | None]:
+    statuses = KINDS.get(kind, (400,))
+    if op is not None:
+        for status in statuses:
+            if op.documents(status):
+                found = op.response_for(status)
+                return status, found[1] if found else None
+        if "default" in op.responses:
+            return statuses[0], op.responses["default"]
+    return statuses[0], None
+
+
+def error_response(op: CompiledOperation | None, kind: str, message: str,
+                   headers: dict[str, str] | None = None) -> MockResponse:
+    status, spec = choose_status(op, kind)
+    if op is None or spec is None:
+        return MockResponse(status, {"message": message}, headers=dict(headers or {}))
+    template = op.error_cache.get(status)
+    if template is None:
+        template = op.error_cache[status] = _template(op, status, spec)
+    media, body, message_key, status_key = template
+    if media is None:
+        return MockResponse(status, NO_BODY, None, headers=dict(headers or {}))
+    if not media.is_json:
+        return MockResponse(status, message, media.content_type, headers=dict(headers or {}))
+    out = copy.copy(body) if isinstance(body, dict) else body
+    if isinstance(out, dict):
+        if message_key:
+            out[message_key] = message
+        if status_key:
+            out[status_key] = status
+    return MockResponse(status, out, media.content_type, headers=dict(headers or {}))
+
+
+def _template(op: CompiledOperation, status: int, spec: ResponseSpec) -> tuple[Any, Any, str | None, str | None]:
+    media = spec.pick_media()
+    if media is None:
+        return None, None, None, None
+    if not media.is_json or media.schema is None:
+        return media, {}, None, None
+    generator = op.api.generator
+    validator = generator.validator(media.schema)
+    base = next(iter(media.examples.values()), None)
+    if base is None:
+        base, _ = generator.generate(media.schema, op.seed + status)
+    top = generator._merge(generator.resolve(media.schema)) if isinstance(media.schema, dict) else {}
+    props = top.get("properties") or {}
+    message_key = None
+    for name in _MESSAGE_FIELDS:
+        prop = generator.resolve(props.get(name)) if name in props else None
+        if isinstance(prop, dict) and prop.get("type") in ("string", None) and "enum" not in prop:
+            message_key = name
+            break
+    status_key = None
+    for name in _STATUS_FIELDS:
+        prop = generator.resolve(props.get(name)) if name in props else None
+        if isinstance(prop, dict) and prop.get("type") in ("integer", "number") and "enum" not in prop:
+            status_key = name
+            break
+    if isinstance(base, dict):
+        probe = dict(base)
+        if message_key:
+            probe[message_key] = "probe message"
+        if status_key:
+            probe[status_key] = status
+        if not validator.is_valid(probe):
+            message_key = status_key = None
+    return media, base, message_key, status_key

@@ -1,0 +1,237 @@
+"""The request path of a routed operation, one straight line:
+
+    auth -> parameters -> body -> behaviour or generic responder -> send
+
+Each step either passes or answers with an error in the operation's documented shape.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope, Send
+
+from .auth import Authenticator, AuthError, Principal
+from .errors import error_response
+from .operation import CompiledOperation, is_json_type
+from .params import _parse_cookies, coerce_scalar
+from .prefer import Prefer, parse_prefer
+from .responder import Responder
+from .response import MockResponse, send_response
+
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+@dataclass
+class Call:
+    """What a behaviour gets: the validated request, who made it, and the services it may use."""
+
+    op: CompiledOperation
+    params: dict[str, Any]
+    body: Any
+    principal: Principal
+    prefer: Prefer
+    headers: Headers
+    services: Any  # the app's Services (store, world, tokens, ...)
+    content_type: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def error(self, kind: str, message: str) -> MockResponse:
+        return error_response(self.op, kind, message)
+
+    def json(self, body: Any, status: int | None = None, headers: dict[str, str] | None = None) -> MockResponse:
+        code = status if status is not None else self.op.concrete(self.op.success_status)
+        media = None
+        found = self.op.response_for(code)
+        if found is not None:
+            media = found[1].pick_media()
+        ctype = media.content_type if media is not None else "application/json"
+        return MockResponse(code, body, ctype, dict(headers or {}))
+
+    def generic(self) -> MockResponse:
+        return self.services.responder.respond(self.op, self.prefer, self.headers.get("accept"))
+
+
+class Pipeline:
+    def __init__(self, services: Any, authenticator: Authenticator, responder: Responder,
+                 body_limit: int = DEFAULT_BODY_LIMIT) -> None:
+        self.services = services
+        self.auth = authenticator
+        self.responder = responder
+        self.body_limit = body_limit
+
+    async def handle(self, op: CompiledOperation, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["mock.operation"] = op
+        head = scope["method"] == "HEAD"
+        try:
+            response = await self._respond(op, scope, receive)
+        except BodyTooLarge:
+            response = error_response(op, "too_large", f"request body exceeds {self.body_limit} bytes")
+        await send_response(send, response, head=head)
+
+    async def _respond(self, op: CompiledOperation, scope: Scope, receive: Receive) -> MockResponse:
+        headers = Headers(scope=scope)
+        prefer = parse_prefer(headers.get("prefer"))
+        query: dict[str, str] | None = None
+        cookies: dict[str, str] | None = None
+        if op.security:
+            if scope.get("query_string"):
+                query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
+            cookies = _parse_cookies(headers.get("cookie"))
+            try:
+                principal = self.auth.authenticate(op.security, op.api.security_schemes, headers, query, cookies)
+            except AuthError as exc:
+                return error_response(op, "unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
+        else:
+            principal = self.auth.authenticate([], {}, headers, None, None)
+        params, problem = op.params.parse(scope.get("path_params") or {}, scope.get("query_string") or b"",
+                                          headers, headers.get("cookie"))
+        if problem:
+            return error_response(op, "bad_request", problem)
+        body, content_type, problem_kind, problem = await self._body(op, headers, receive)
+        if problem:
+            return error_response(op, problem_kind or "bad_request", problem)
+        if prefer.error:
+            return error_response(op, "bad_request", prefer.error)
+        if prefer.controls or op.handler is None:
+            return self.responder.respond(op, prefer, headers.get("accept"))
+        call = Call(op, params, body, principal, prefer, headers, self.services, content_type)
+        result = op.handler(call)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def _body(self, op: CompiledOperation, headers: Headers,
+                    receive: Receive) -> tuple[Any, str | None, str | None, str | None]:
+        raw = await self._read(receive, headers)
+        if not op.body_media:
+            return None, None, None, None
+        if not raw:
+            if op.body_required:
+                return None, None, None, "request body is required"
+            return None, None, None, None
+        content_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+        media_key = _match_media(content_type, op.body_media)
+        if media_key is None:
+            accepted = ", ".join(op.body_media)
+            return None, None, "unsupported_media_type", (
+                f"unsupported content type '{content_type or 'none'}' (accepted: {accepted})")
+        schema, validator = op.body_media[media_key]
+        if is_json_type(media_key) or (media_key == "*/*" and content_type.endswith("json")):
+            body, problem = parse_json(raw)
+            if problem:
+                return None, None, None, problem
+        elif media_key == "application/x-www-form-urlencoded":
+            body = _form_values(raw, op, schema)
+        elif media_key.startswith("multipart/"):
+            try:
+                body = await _multipart(raw, headers)
+            except ValueError as exc:
+                return None, None, None, f"malformed multipart body: {exc}"
+        else:
+            return raw, media_key, None, None
+        if schema is not None and not validator.is_valid(body):
+            from .oas_schema import first_error
+
+            return None, None, None, f"invalid request body: {first_error(validator, body)}"
+        return body, media_key, None, None
+
+    async def _read(self, receive: Receive, headers: Headers) -> bytes:
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.body_limit:
+            raise BodyTooLarge
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.body_limit:
+                raise BodyTooLarge
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        return b"".join(chunks)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> tuple[Any, str | None]:
+    """Parse a JSON body; orjson first, the standard library for integers beyond 64 bits."""
+    try:
+        return orjson.loads(raw), None
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, f"request body is not valid UTF-8 (byte {exc.start})"
+    try:
+        return json.loads(text, parse_constant=_reject_constant), None
+    except ValueError as exc:
+        return None, f"malformed JSON body: {exc}"
+
+
+def _match_media(content_type: str, media: dict[str, Any]) -> str | None:
+    if not content_type:
+        # No Content-Type: read it as JSON when the operation takes JSON, like most API gateways.
+        return next((k for k in media if is_json_type(k)), None)
+    if content_type in media:
+        return content_type
+    for key in media:
+        if key == "*/*" or (key.endswith("/*") and content_type.startswith(key[:-1])):
+            return key
+        if is_json_type(key) and content_type.endswith("+json") and key == "application/json":
+            return key
+    return None
+
+
+def _form_values(raw: bytes, op: CompiledOperation, schema: Any) -> dict[str, Any]:
+    top = op.api.resolve_schema(schema) if schema is not None else {}
+    props = (top or {}).get("properties") or {}
+    out: dict[str, Any] = {}
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        prop = op.api.resolve_schema(props.get(key)) or {}
+        kind = prop.get("type", "string") if isinstance(prop, dict) else "string"
+        if kind == "array":
+            items = op.api.resolve_schema(prop.get("items")) or {}
+            out.setdefault(key, []).append(coerce_scalar(value, items.get("type", "string")))
+        else:
+            out[key] = coerce_scalar(value, kind if isinstance(kind, str) else "string")
+    return out
+
+
+async def _multipart(raw: bytes, headers: Headers) -> dict[str, Any]:
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def stream():  # type: ignore[no-untyped-def]
+        yield raw
+        yield b""
+
+    try:
+        form = await MultiPartParser(headers, stream()).parse()
+    except MultiPartException as exc:
+        raise ValueError(str(exc)) from None
+    except Exception as exc:  # python-multipart raises its own errors on garbage
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    out: dict[str, Any] = {}
+    for key, value in form.multi_items():
+        if hasattr(value, "filename"):
+            content = await value.read()
+            value = content.decode("latin-1")
+        out[key] = value
+    return out

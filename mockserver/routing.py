@@ -1,0 +1,250 @@
+"""Routing: Connexion's routing middleware with one route table for every mounted API.
+
+Connexion registers routes in spec order into a Starlette router per base path, so the first match
+wins: `/pages/default` is swallowed by `/pages/{id}` and `/{slug}/{id}:validateRule` by
+`/{slug}/{id}`, and a third API on the same base path is unreachable. Here the APIs' operations
+(still built by Connexion's `RoutingAPI`, resolver included) go into one segment trie, and among
+all templates that match a path the most specific wins:
+
+1. templates with more action segments (a literal glued to a parameter, as in `{id}:validateRule`);
+2. then, segment by segment from the left, a literal beats an action segment beats a parameter.
+
+Matching (`RouteTable.match`) is separate from handling: it returns a `Match`, and the routing
+middleware hands that to the endpoint.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from connexion.middleware.abstract import ROUTING_CONTEXT
+from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+_PARAM = re.compile(r"\{([^{}]+)\}")
+LITERAL, ACTION, PARAM = 0, 1, 2
+
+
+class RouteCollision(Exception):
+    pass
+
+
+@dataclass
+class Route:
+    template: str
+    method: str
+    endpoint: Any  # what the router hands the request to
+    api: str
+    kinds: tuple[int, ...] = ()
+    key: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        segments = split_path(self.template)
+        self.kinds = tuple(_kind(seg) for seg in segments)
+        self.key = (-sum(1 for k in self.kinds if k == ACTION), *self.kinds)
+
+
+@dataclass
+class Match:
+    route: Route | None
+    path_params: dict[str, str]
+    allowed: tuple[str, ...] = ()  # methods of the matched path when the method itself is not routed
+
+
+def split_path(path: str) -> list[str]:
+    return path.strip("/").split("/") if path.strip("/") else []
+
+
+def _kind(segment: str) -> int:
+    if not _PARAM.search(segment):
+        return LITERAL
+    if _PARAM.fullmatch(segment):
+        return PARAM
+    return ACTION
+
+
+def normalise_template(template: str) -> str:
+    return _PARAM.sub("{}", template.rstrip("/") or "/")
+
+
+@dataclass
+class _Node:
+    literal: dict[str, _Node] = field(default_factory=dict)
+    actions: list[tuple[re.Pattern[str], tuple[str, ...], _Node]] = field(default_factory=list)
+    param: _Node | None = None
+    param_names: list[str] = field(default_factory=list)
+    routes: dict[str, Route] = field(default_factory=dict)  # method -> route, at the end of a template
+
+
+class RouteTable:
+    """All operations of all mounted APIs, matched by the specificity rules of this module."""
+
+    def __init__(self) -> None:
+        self.root = _Node()
+        self.by_template: dict[str, dict[str, Route]] = {}
+        self.routes: list[Route] = []
+
+    def add(self, route: Route) -> None:
+        norm = normalise_template(route.template)
+        existing = self.by_template.setdefault(norm, {})
+        other = existing.get(route.method)
+        if other is not None:
+            raise RouteCollision(
+                f"path collision: {route.method.upper()} {route.template} ({route.api}) and "
+                f"{other.method.upper()} {other.template} ({other.api}) are the same route"
+            )
+        existing[route.method] = route
+        self.routes.append(route)
+        node = self.root
+        for segment in split_path(route.template):
+            kind = _kind(segment)
+            if kind == LITERAL:
+                node = node.literal.setdefault(segment, _Node())
+            elif kind == PARAM:
+                if node.param is None:
+                    node.param = _Node()
+                node = node.param
+            else:
+                pattern, names = _action_regex(segment)
+                for rx, _names, child in node.actions:
+                    if rx.pattern == pattern.pattern:
+                        node = child
+                        break
+                else:
+                    child = _Node()
+                    node.actions.append((pattern, names, child))
+                    node = child
+        node.routes[route.method] = route
+
+    def match(self, method: str, path: str) -> Match | None:
+        segments = split_path(path)
+        found: list[tuple[_Node, list[str]]] = []
+        self._walk(self.root, segments, 0, [], found)
+        if not found:
+            return None
+        method = method.lower()
+        best: tuple[tuple[int, ...], Route, list[str]] | None = None
+        fallback: tuple[tuple[int, ...], _Node, list[str]] | None = None
+        for node, values in found:
+            route = node.routes.get(method) or (node.routes.get("get") if method == "head" else None)
+            if route is not None:
+                if best is None or route.key < best[0]:
+                    best = (route.key, route, values)
+            else:
+                any_route = next(iter(node.routes.values()))
+                if fallback is None or any_route.key < fallback[0]:
+                    fallback = (any_route.key, node, values)
+        if best is not None:
+            _, route, values = best
+            return Match(route, _bind(route.template, values))
+        assert fallback is not None
+        _, node, values = fallback
+        any_route = next(iter(node.routes.values()))
+        return Match(None, _bind(any_route.template, values), tuple(sorted(m.upper() for m in node.routes)))
+
+    def _walk(self, node: _Node, segments: list[str], i: int, values: list[str], found: list) -> None:
+        if i == len(segments):
+            if node.routes:
+                found.append((node, list(values)))
+            return
+        segment = segments[i]
+        child = node.literal.get(segment)
+        if child is not None:
+            self._walk(child, segments, i + 1, values, found)
+        for rx, _names, child in node.actions:
+            m = rx.fullmatch(segment)
+            if m:
+                values.extend(m.groups())
+                self._walk(child, segments, i + 1, values, found)
+                del values[len(values) - len(m.groups()):]
+        if node.param is not None and segment:
+            values.append(segment)
+            self._walk(node.param, segments, i + 1, values, found)
+            values.pop()
+
+    def methods_for(self, path: str) -> tuple[str, ...]:
+        m = self.match("\0", path)
+        return m.allowed if m else ()
+
+
+def _action_regex(segment: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    names: list[str] = []
+    parts: list[str] = []
+    pos = 0
+    for m in _PARAM.finditer(segment):
+        parts.append(re.escape(segment[pos:m.start()]))
+        parts.append("(.+?)")
+        names.append(m.group(1))
+        pos = m.end()
+    parts.append(re.escape(segment[pos:]))
+    return re.compile("".join(parts)), tuple(names)
+
+
+def _bind(template: str, values: list[str]) -> dict[str, str]:
+    names = [m.group(1) for m in _PARAM.finditer(template)]
+    return dict(zip(names, values, strict=False))
+
+
+# -- Connexion integration --------------------------------------------------------------------
+
+
+class TableRoutingAPI(RoutingAPI):
+    """Connexion's RoutingAPI, adding each resolved operation to the shared RouteTable."""
+
+    def __init__(self, specification: Any, *, table: RouteTable, api_name: str, make_endpoint: Any,
+                 **kwargs: Any) -> None:
+        self.table = table
+        self.api_name = api_name
+        self.make_endpoint = make_endpoint
+        super().__init__(specification, **kwargs)
+
+    def make_operation(self, operation: Any) -> Any:
+        return self.make_endpoint(self.api_name, operation)
+
+    def add_operation(self, path: str, method: str) -> None:
+        spec_operation = self.specification.operation_cls.from_spec(
+            self.specification, path=path, method=method, resolver=self.resolver,
+            uri_parser_class=self.uri_parser_class,
+        )
+        endpoint = self.make_operation(spec_operation)
+        self.table.add(Route(self.base_path + path, method, endpoint, self.api_name))
+
+
+class TableRoutingMiddleware(RoutingMiddleware):
+    """Connexion's routing middleware, matching against one RouteTable for all APIs.
+
+    Matched requests go to the route's endpoint, with the operation in the scope like Connexion
+    does (``scope["extensions"]["connexion_routing"]``); unmatched ones to ``app`` with
+    ``scope["mock.match"]`` set (None for an unknown path, or a Match carrying the allowed methods).
+    """
+
+    def __init__(self, app: ASGIApp, *, make_endpoint: Any = None) -> None:
+        super().__init__(app)
+        self.table = RouteTable()
+        self.make_endpoint = make_endpoint
+
+    def add_api(self, specification: Any, base_path: str | None = None, arguments: Any = None,
+                **kwargs: Any) -> None:
+        api_name = kwargs.pop("name", None) or specification.raw.get("info", {}).get("title", "api")
+        TableRoutingAPI(
+            specification, table=self.table, api_name=api_name, make_endpoint=self.make_endpoint,
+            base_path=base_path, arguments=arguments, next_app=self.app, **kwargs,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        match = self.table.match(scope["method"], scope["path"])
+        if match is None or match.route is None:
+            scope["mock.match"] = match
+            await self.app(scope, receive, send)
+            return
+        route = match.route
+        scope["path_params"] = match.path_params
+        scope.setdefault("extensions", {})[ROUTING_CONTEXT] = {
+            "api_base_path": "", "operation_id": getattr(route.endpoint, "operation_id", None),
+        }
+        await route.endpoint(scope, receive, send)
