@@ -34,6 +34,7 @@ _STATUS_FIELDS = ("status", "statusCode", "status_code", "code")
 def choose_status(op: CompiledOperation | None, kind: str) -> tuple[int, ResponseSpec | None]:
     statuses = KINDS.get(kind, (400,))
     if op is not None:
+        op.compile()
         for status in statuses:
             if op.documents(status):
                 found = op.response_for(status)

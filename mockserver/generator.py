@@ -32,9 +32,15 @@ class Generator:
     def __init__(self, spec: dict[str, Any], compiler: SchemaCompiler | None = None) -> None:
         self.components = ((spec.get("components") or {}).get("schemas")) or {}
         self.compiler = compiler or SchemaCompiler(spec, "response")
-        self.faker = make_faker()
+        self._faker: Any = None
         self._merged: dict[int, dict[str, Any]] = {}
         self._validators: dict[int, Any] = {}
+
+    @property
+    def faker(self) -> Any:
+        if self._faker is None:  # Faker's locale setup costs ~0.1 s: only when a body is generated
+            self._faker = make_faker()
+        return self._faker
 
     # -- public -------------------------------------------------------------------------------
 

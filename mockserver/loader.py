@@ -10,12 +10,15 @@ working and the bundled document has only internal ``#/...`` references. Non-sch
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import orjson
 import yaml
 from prance.util.url import ResolutionError, absurl, fetch_url_text, split_url_reference
 
@@ -24,6 +27,7 @@ try:
 except AttributeError:  # pragma: no cover - libyaml is in the PyYAML wheels
     _YamlLoader = yaml.SafeLoader
 
+_CACHE_VERSION = 1
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
@@ -234,14 +238,71 @@ class _Bundler:
             self.inlining.pop()
 
 
-def bundle(source: str) -> tuple[dict[str, Any], list[str]]:
-    """Return the bundled document and the list of document URLs it was built from."""
+def bundle(source: str, *, cache: bool = True) -> tuple[dict[str, Any], list[str]]:
+    """Return the bundled document and the list of document URLs it was built from.
+
+    Local documents are cached (as JSON, keyed by the files' sizes and modification times), so a
+    restart does not parse the YAML again.
+    """
     url = _as_url(source)
+    cached = _cache_get(url) if cache and url.scheme == "file" else None
+    if cached is not None:
+        return cached
     bundler = _Bundler(url)
     spec = bundler.run()
     if not isinstance(spec.get("paths", {}), dict):
         raise SpecError(_display(url), "'paths' must be a mapping")
-    return spec, list(bundler.docs.files)
+    files = list(bundler.docs.files)
+    if cache and url.scheme == "file":
+        _cache_put(url, spec, files)
+    return spec, files
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("EPILOT_MOCK_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "epilot-mock")
+    return Path(base)
+
+
+def _stamp(files: list[str]) -> list[list[Any]] | None:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(unquote(urlparse(f).path))
+        except OSError:
+            return None
+        out.append([f, st.st_mtime_ns, st.st_size])
+    return out
+
+
+def _cache_file(url: Any) -> Path:
+    key = hashlib.sha1(f"{_CACHE_VERSION}:{url.geturl()}".encode()).hexdigest()[:20]
+    return _cache_dir() / f"spec-{key}.json"
+
+
+def _cache_get(url: Any) -> tuple[dict[str, Any], list[str]] | None:
+    try:
+        data = orjson.loads(_cache_file(url).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    files = [f for f, _, _ in data.get("stamp", [])]
+    if not files or _stamp(files) != data["stamp"]:
+        return None
+    return data["spec"], files
+
+
+def _cache_put(url: Any, spec: dict[str, Any], files: list[str]) -> None:
+    stamp = _stamp(files)
+    if stamp is None:
+        return
+    target = _cache_file(url)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(orjson.dumps({"stamp": stamp, "spec": spec}))
+        os.replace(tmp, target)
+    except (OSError, TypeError):  # a read-only home is fine: we just parse again next time
+        pass
 
 
 def iter_operations(spec: dict[str, Any]):

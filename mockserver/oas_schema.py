@@ -161,14 +161,21 @@ class SchemaCompiler:
         self.converter = Converter(spec, direction)
         self.v31 = self.converter.v31
         self.validate_formats = validate_formats
-        components = {name: self.converter.convert(s) for name, s in self.converter.components.items()}
-        root: dict[str, Any] = {"components": {"schemas": components}}
-        if not self.v31:
-            root["$schema"] = "http://json-schema.org/draft-04/schema#"
-        else:
-            root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        self.registry = jsonschema_rs.Registry([(BASE_URI, root)])
+        self._registry: Any = None
         self._cls = jsonschema_rs.Draft202012Validator if self.v31 else jsonschema_rs.Draft4Validator
+
+    @property
+    def registry(self) -> Any:
+        """All component schemas, converted once and shared by every validator of this spec."""
+        if self._registry is None:
+            components = {name: self.converter.convert(s) for name, s in self.converter.components.items()}
+            root: dict[str, Any] = {"components": {"schemas": components}}
+            if self.v31:
+                root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+            else:
+                root["$schema"] = "http://json-schema.org/draft-04/schema#"
+            self._registry = jsonschema_rs.Registry([(BASE_URI, root)])
+        return self._registry
 
     def json_schema(self, schema: Any) -> Any:
         return self.converter.convert(schema)

@@ -84,6 +84,12 @@ def is_json_type(content_type: str) -> bool:
 
 
 class CompiledOperation:
+    params: ParameterSet
+    body_required: bool
+    body_media: dict[str, tuple[Any, Any]]
+    responses: dict[str, ResponseSpec]
+    success_status: str
+
     def __init__(self, api: ApiContext, connexion_op: Any, handler: Any) -> None:
         self.api = api
         self.connexion_op = connexion_op
@@ -95,17 +101,26 @@ class CompiledOperation:
         self.raw = raw
         self.tags: list[str] = raw.get("tags") or []
         self.security: list[dict[str, list[str]]] = connexion_op.security or []
-        self.params = ParameterSet(self._parameters(connexion_op.parameters))
-        self.body_required, self.body_media = self._body(api.resolve(raw.get("requestBody")))
-        self.responses: dict[str, ResponseSpec] = {
-            str(code): self._response(str(code), api.resolve(resp))
-            for code, resp in (raw.get("responses") or {}).items()
-        }
-        self.success_status = self._success_status()
         self.seed = zlib.crc32(f"{api.seed}:{self.id}".encode())
         self.static_cache: dict[tuple[Any, ...], Any] = {}
         self.error_cache: dict[int, Any] = {}
+        self.compiled = False
         api.operations.append(self)
+
+    def compile(self) -> CompiledOperation:
+        """Compile validators and response plans; done once, on first use or by the warm-up."""
+        if self.compiled:
+            return self
+        raw = self.raw
+        self.params = ParameterSet(self._parameters(self.connexion_op.parameters))
+        self.body_required, self.body_media = self._body(self.api.resolve(raw.get("requestBody")))
+        self.responses = {
+            str(code): self._response(str(code), self.api.resolve(resp))
+            for code, resp in (raw.get("responses") or {}).items()
+        }
+        self.success_status = self._success_status()
+        self.compiled = True
+        return self
 
     # -- compile ------------------------------------------------------------------------------
 

@@ -72,6 +72,8 @@ class Pipeline:
 
     async def handle(self, op: CompiledOperation, scope: Scope, receive: Receive, send: Send) -> None:
         scope["mock.operation"] = op
+        if not op.compiled:
+            op.compile()
         head = scope["method"] == "HEAD"
         try:
             response = await self._respond(op, scope, receive)

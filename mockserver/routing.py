@@ -9,6 +9,9 @@ all templates that match a path the most specific wins:
 1. templates with more action segments (a literal glued to a parameter, as in `{id}:validateRule`);
 2. then, segment by segment from the left, a literal beats an action segment beats a parameter.
 
+The path is matched before the method (as API gateways do): a method the most specific template
+lacks is a 405 listing the methods it has.
+
 Matching (`RouteTable.match`) is separate from handling: it returns a `Match`, and the routing
 middleware hands that to the endpoint.
 """
@@ -119,30 +122,20 @@ class RouteTable:
         node.routes[route.method] = route
 
     def match(self, method: str, path: str) -> Match | None:
+        """Resource first, then method: the most specific template that matches the path wins, and
+        a method it lacks is a 405 (with the methods it has), never a fall-through to a vaguer one."""
         segments = split_path(path)
         found: list[tuple[_Node, list[str]]] = []
         self._walk(self.root, segments, 0, [], found)
         if not found:
             return None
+        node, values = min(found, key=lambda item: next(iter(item[0].routes.values())).key)
         method = method.lower()
-        best: tuple[tuple[int, ...], Route, list[str]] | None = None
-        fallback: tuple[tuple[int, ...], _Node, list[str]] | None = None
-        for node, values in found:
-            route = node.routes.get(method) or (node.routes.get("get") if method == "head" else None)
-            if route is not None:
-                if best is None or route.key < best[0]:
-                    best = (route.key, route, values)
-            else:
-                any_route = next(iter(node.routes.values()))
-                if fallback is None or any_route.key < fallback[0]:
-                    fallback = (any_route.key, node, values)
-        if best is not None:
-            _, route, values = best
-            return Match(route, _bind(route.template, values))
-        assert fallback is not None
-        _, node, values = fallback
-        any_route = next(iter(node.routes.values()))
-        return Match(None, _bind(any_route.template, values), tuple(sorted(m.upper() for m in node.routes)))
+        route = node.routes.get(method) or (node.routes.get("get") if method == "head" else None)
+        template = next(iter(node.routes.values())).template
+        if route is not None:
+            return Match(route, _bind(template, values))
+        return Match(None, _bind(template, values), tuple(sorted(m.upper() for m in node.routes)))
 
     def _walk(self, node: _Node, segments: list[str], i: int, values: list[str], found: list) -> None:
         if i == len(segments):

@@ -50,14 +50,14 @@ def _declared(spec: dict[str, Any], schema: Any, depth: int = 0) -> tuple[set[st
     names = set((schema.get("properties") or {}).keys())
     extra = schema.get("additionalProperties")
     branches = [b for key in ("allOf", "anyOf", "oneOf") for b in schema.get(key) or []]
-    free = not names and not branches
+    # An explicit `additionalProperties: true` declares the object open on purpose.
+    free = (not names and not branches) or extra is True
     for branch in branches:
-        n, e, _ = _declared(spec, branch, depth + 1)
+        n, e, f = _declared(spec, branch, depth + 1)
         names |= n
+        free = free or f
         if isinstance(e, dict) and not isinstance(extra, dict):
             extra = e
-    if names:
-        free = False
     return names, extra, free
 
 

@@ -1,0 +1,157 @@
+"""`epilot-mock`: serve the mock, inspect and check specs, run contract checks and scenarios."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from .app import MockConfig, StartupError
+from .pipeline import DEFAULT_BODY_LIMIT
+
+CONFIG_ENV = "EPILOT_MOCK_CONFIG"
+
+
+def _size(value: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    value = value.strip().lower().rstrip("b")
+    if value and value[-1] in units:
+        return int(float(value[:-1]) * units[value[-1]])
+    return int(value)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="epilot-mock")
+def main() -> None:
+    """epilot-mock: a stateful mock of epilot's APIs and a contract-testing harness."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
+@click.option("--spec", "specs", multiple=True, metavar="[PREFIX=]SPEC",
+              help="A bundled API name, or a path/URL of an OpenAPI 3 document. Repeatable. "
+                   "Default: every bundled spec.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the world and generated data.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--auth", type=click.Choice(["strict", "any", "off"]), default="strict", show_default=True,
+              help="strict: only known tokens; any: any non-empty token; off: no auth checks.")
+@click.option("--dynamic", is_flag=True, help="Generate a new body for every generic response.")
+@click.option("--max-body-size", default=str(DEFAULT_BODY_LIMIT), show_default=True,
+              help="Largest accepted request body (e.g. 512k, 2m); larger bodies get 413.")
+@click.option("--no-cors", is_flag=True, help="Do not add CORS headers.")
+@click.option("--no-behaviours", is_flag=True, help="Stateless: answer every operation from the spec alone.")
+@click.option("--world-size", default="small", show_default=True,
+              help="small, medium, large, or counts like customers=500.")
+@click.option("--state", type=click.Path(dir_okay=False), help="SQLite file that keeps the world across restarts.")
+@click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
+@click.option("--log-level", default="warning", show_default=True)
+def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
+          max_body_size: str, no_cors: bool, no_behaviours: bool, world_size: str, state: str | None,
+          scenarios: tuple[str, ...], log_level: str) -> None:
+    """Serve the mock (every bundled spec unless --spec is given)."""
+    import uvicorn
+
+    try:
+        limit = _size(max_body_size)
+    except ValueError:
+        raise click.BadParameter(f"not a size: {max_body_size}", param_hint="--max-body-size") from None
+    config = MockConfig(specs=list(specs), seed=seed, auth=auth, dynamic=dynamic, body_limit=limit,
+                        cors=not no_cors, behaviours=not no_behaviours, world_size=world_size, state=state,
+                        scenarios=list(scenarios))
+    if workers > 1 and not state:
+        click.echo("note: with --workers > 1 each worker has its own in-memory world; "
+                   "pass --state FILE to share one world", err=True)
+    os.environ[CONFIG_ENV] = json.dumps(config.__dict__)
+    try:
+        app = app_from_env()  # build once in this process: bad specs fail here, with one line
+    except StartupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    _print_banner(app, host, port)
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
+                              "http": "httptools", "loop": "uvloop", "lifespan": "on"}
+    if workers > 1:
+        uvicorn.run("mockserver.cli:app_from_env", factory=True, workers=workers, **common)
+    else:
+        uvicorn.run(app, **common)
+
+
+def app_from_env() -> Any:
+    """The app factory that uvicorn workers call; the config comes from the environment."""
+    from .app import create_app
+
+    data = json.loads(os.environ.get(CONFIG_ENV, "{}"))
+    return create_app(MockConfig(**data))
+
+
+def _print_banner(app: Any, host: str, port: int) -> None:
+    services = app.services
+    total = sum(len(ctx.operations) for ctx in services.apis.values())
+    click.echo(f"epilot-mock serving {total} operations on http://{host}:{port}", err=True)
+    for ctx in services.apis.values():
+        click.echo(f"  {ctx.name:<20} {len(ctx.operations):>4} operations", err=True)
+    click.echo(f"  admin API: http://{host}:{port}/__admin/health   tokens: /__admin/tokens", err=True)
+
+
+@main.group()
+def specs() -> None:
+    """Inspect and check OpenAPI specs."""
+
+
+@specs.command("list")
+def specs_list() -> None:
+    """Each bundled API with its operation count."""
+    from .bundled import bundled_apis
+    from .loader import bundle, iter_operations
+
+    rows = []
+    for name, path in bundled_apis().items():
+        spec, files = bundle(str(path))
+        count = sum(1 for _ in iter_operations(spec))
+        rows.append((name, count, (spec.get("info") or {}).get("title", ""), path))
+    width = max((len(r[0]) for r in rows), default=4)
+    for name, count, title, path in rows:
+        click.echo(f"{name:<{width}}  {count:>4} operations  {title}  ({path})")
+    click.echo(f"{'total':<{width}}  {sum(r[1] for r in rows):>4} operations")
+
+
+@specs.command("check")
+@click.argument("sources", nargs=-1)
+@click.option("--strict", is_flag=True, help="Treat lint warnings as errors.")
+def specs_check(sources: tuple[str, ...], strict: bool) -> None:
+    """Validate specs (default: every bundled spec): structure, $refs, examples, richness, lint."""
+    from .bundled import bundled_apis, parse_spec_arg
+    from .speccheck import check_source
+
+    targets = [(s, parse_spec_arg(s).source) for s in sources] or [(n, str(p)) for n, p in bundled_apis().items()]
+    failed = False
+    for label, source in targets:
+        findings = check_source(source, name=label)
+        errors = [f for f in findings if f.level == "error" or strict]
+        for f in findings:
+            click.echo(str(f))
+        state = "FAIL" if errors else "ok"
+        click.echo(f"{state}: {label}: {len(errors)} errors, {len(findings) - len(errors)} warnings")
+        failed = failed or bool(errors)
+    sys.exit(1 if failed else 0)
+
+
+def _register_plugins() -> None:
+    """Subcommands from the contracts package (contract, scenario), when it is installed."""
+    try:
+        from contracts.cli import contract, scenario
+    except ImportError:
+        return
+    main.add_command(contract)
+    main.add_command(scenario)
+
+
+_register_plugins()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

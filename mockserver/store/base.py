@@ -1,0 +1,147 @@
+"""The store: one repository of state for every API. No HTTP types in here.
+
+Two namespaces:
+
+- **entities**: JSON documents with ``_id`` and ``_schema``, indexed by schema, id and the
+  ``$relation`` attributes they carry (forward and reverse);
+- **records**: other JSON documents grouped by kind (portal configs, ERP integrations, meter
+  readings, events...), with an optional parent id for lookups such as "readings of meter X".
+
+`SQLiteStore` is the embedded backend. A networked backend (for several replicas sharing one
+world) implements this same interface; nothing outside the store touches SQL.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any
+
+Entity = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """``attribute op value`` on an entity's top-level attributes; op is eq, ne, in, prefix, contains,
+    gt, gte, lt, lte or exists; ``text`` (attribute "*") searches title and all string values."""
+
+    attribute: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Query:
+    schemas: tuple[str, ...] = ()
+    all_of: tuple[Any, ...] = ()  # Filter, or ("or", (Filter|..., ...)) / ("and", ...) / ("not", x)
+    ids: tuple[str, ...] | None = None
+    sort: tuple[tuple[str, bool], ...] = (("_created_at", True),)  # (attribute, descending)
+    offset: int = 0
+    limit: int = 25
+
+
+@dataclass
+class Page:
+    items: list[Entity]
+    total: int
+
+
+@dataclass(frozen=True)
+class Relation:
+    source: str
+    attribute: str
+    target: str
+    tags: tuple[str, ...] = field(default=())
+
+
+class Store(abc.ABC):
+    # -- entities -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def get(self, entity_id: str) -> Entity | None: ...
+
+    @abc.abstractmethod
+    def put(self, entity: Entity) -> Entity:
+        """Insert or replace an entity (``_id`` and ``_schema`` required) and index its relations."""
+
+    @abc.abstractmethod
+    def delete(self, entity_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def query(self, query: Query) -> Page: ...
+
+    @abc.abstractmethod
+    def relations(self, entity_id: str, *, reverse: bool = False) -> list[Relation]:
+        """Edges from ``entity_id`` (or, reverse, the edges pointing at it)."""
+
+    @abc.abstractmethod
+    def find_by(self, schema: str, attributes: dict[str, Any]) -> list[Entity]:
+        """Entities of ``schema`` whose top-level attributes equal ``attributes`` (unique-id lookups)."""
+
+    @abc.abstractmethod
+    def count(self, schema: str | None = None) -> int: ...
+
+    # -- records ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def record_get(self, kind: str, record_id: str) -> dict[str, Any] | None: ...
+
+    @abc.abstractmethod
+    def record_put(self, kind: str, record_id: str, doc: dict[str, Any], *, parent: str | None = None) -> None: ...
+
+    @abc.abstractmethod
+    def record_delete(self, kind: str, record_id: str) -> bool: ...
+
+    @abc.abstractmethod
+    def record_list(self, kind: str, *, parent: str | None = None, limit: int | None = None,
+                    newest_first: bool = False) -> list[dict[str, Any]]: ...
+
+    # -- whole state --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """All writes inside happen or none do. Nested use is allowed."""
+
+    @abc.abstractmethod
+    def export(self) -> dict[str, Any]: ...
+
+    @abc.abstractmethod
+    def load(self, data: dict[str, Any]) -> dict[str, int]:
+        """Replace the whole state with an export; returns counts. Raises ValueError on bad input."""
+
+    @abc.abstractmethod
+    def checkpoint(self) -> None:
+        """Remember the current state as the one ``reset`` goes back to."""
+
+    @abc.abstractmethod
+    def reset(self) -> None: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def iter_schema(self, schema: str, batch: int = 500) -> Iterator[Entity]:
+        offset = 0
+        while True:
+            page = self.query(Query(schemas=(schema,), offset=offset, limit=batch, sort=(("_created_at", False),)))
+            yield from page.items
+            if len(page.items) < batch:
+                return
+            offset += batch
+
+
+def relation_items(value: Any) -> list[dict[str, Any]]:
+    """The items of a ``{"$relation": [...]}`` attribute value (empty for anything else)."""
+    if isinstance(value, dict):
+        items = value.get("$relation")
+        if isinstance(items, list):
+            return [i for i in items if isinstance(i, dict) and isinstance(i.get("entity_id"), str)]
+    return []
+
+
+def iter_relations(entity: Entity) -> Iterator[Relation]:
+    source = entity.get("_id")
+    if not isinstance(source, str):
+        return
+    for attribute, value in entity.items():
+        for item in relation_items(value):
+            tags = item.get("_tags") or ()
+            yield Relation(source, attribute, item["entity_id"], tuple(t for t in tags if isinstance(t, str)))

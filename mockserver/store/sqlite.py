@@ -1,0 +1,400 @@
+"""The embedded store: SQLite from the standard library, in memory or in one file (WAL).
+
+Entities are JSON text in one table, with their schema, title and timestamps as columns; their
+relations are rows of a second table (indexed both ways); other records a third. Identifier
+attributes get expression indexes, so unique-id lookups stay fast on large worlds.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+from .base import Entity, Filter, Page, Query, Relation, Store, iter_relations
+
+SNAPSHOT_FORMAT = "epilot-mock-snapshot"
+SNAPSHOT_VERSION = 1
+_COLUMNS = {"_id": "id", "_schema": "schema", "_title": "title", "_created_at": "created_at",
+            "_updated_at": "updated_at"}
+INDEXED_ATTRIBUTES = ("customer_number", "contract_number", "meter_number", "order_number",
+                      "billing_account_number", "ma_lo_id", "obis_number", "external_id", "email_address")
+_SAFE_ATTR = re.compile(r"^[A-Za-z0-9_$@.\-]+$")
+
+_SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS entities (
+  id TEXT PRIMARY KEY, schema TEXT NOT NULL, title TEXT, created_at TEXT, updated_at TEXT, doc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_entities_schema_created ON entities(schema, created_at);
+CREATE TABLE IF NOT EXISTS relations (
+  src TEXT NOT NULL, attribute TEXT NOT NULL, dst TEXT NOT NULL, tags TEXT,
+  PRIMARY KEY (src, attribute, dst)
+);
+CREATE INDEX IF NOT EXISTS ix_relations_dst ON relations(dst);
+CREATE TABLE IF NOT EXISTS records (
+  kind TEXT NOT NULL, id TEXT NOT NULL, parent TEXT, seq INTEGER NOT NULL, doc TEXT NOT NULL,
+  PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS ix_records_parent ON records(kind, parent, seq);
+CREATE INDEX IF NOT EXISTS ix_records_seq ON records(kind, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def attr_expr(attribute: str) -> str:
+    """The SQL expression for a top-level attribute (a column for the base fields)."""
+    column = _COLUMNS.get(attribute)
+    if column:
+        return column
+    if not _SAFE_ATTR.match(attribute):
+        raise ValueError(f"unsupported attribute name '{attribute}'")
+    return f"json_extract(doc, '$.\"{attribute}\"')"
+
+
+class SQLiteStore(Store):
+    def __init__(self, path: str | None = None) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._depth = 0
+        self.conn = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None,
+                                    timeout=30)
+        if path:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA busy_timeout=30000")
+        self.conn.executescript(_SCHEMA_SQL)
+        for attribute in INDEXED_ATTRIBUTES:
+            self.ensure_index(attribute)
+        self._pristine: sqlite3.Connection | None = None
+        self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _scalar(self, sql: str, args: tuple[Any, ...] = ()) -> Any:
+        row = self.conn.execute(sql, args).fetchone()
+        return row[0] if row else None
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                name = f"sp{self._depth}"
+                self.conn.execute(f"SAVEPOINT {name}")
+                self._depth += 1
+                try:
+                    yield
+                except BaseException:
+                    self.conn.execute(f"ROLLBACK TO {name}")
+                    self.conn.execute(f"RELEASE {name}")
+                    raise
+                else:
+                    self.conn.execute(f"RELEASE {name}")
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def ensure_index(self, attribute: str) -> None:
+        if attribute in _COLUMNS or not _SAFE_ATTR.match(attribute):
+            return
+        name = "ix_attr_" + re.sub(r"[^A-Za-z0-9_]", "_", attribute)
+        with self._lock:
+            self.conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON entities(schema, {attr_expr(attribute)})")
+
+    def meta_get(self, key: str) -> str | None:
+        with self._lock:
+            return self._scalar("SELECT value FROM meta WHERE key = ?", (key,))
+
+    def meta_set(self, key: str, value: str) -> None:
+        with self._lock:
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    # -- entities -----------------------------------------------------------------------------
+
+    def get(self, entity_id: str) -> Entity | None:
+        with self._lock:
+            row = self.conn.execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def get_many(self, ids: list[str]) -> dict[str, Entity]:
+        out: dict[str, Entity] = {}
+        with self._lock:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for entity_id, doc in self.conn.execute(
+                        f"SELECT id, doc FROM entities WHERE id IN ({marks})", chunk):
+                    out[entity_id] = orjson.loads(doc)
+        return out
+
+    def put(self, entity: Entity) -> Entity:
+        entity_id, schema = entity.get("_id"), entity.get("_schema")
+        if not isinstance(entity_id, str) or not isinstance(schema, str):
+            raise ValueError("an entity needs a string _id and _schema")
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO entities(id, schema, title, created_at, updated_at, doc) VALUES (?,?,?,?,?,?)",
+                (entity_id, schema, entity.get("_title"), entity.get("_created_at"), entity.get("_updated_at"),
+                 _json(entity)),
+            )
+            self.conn.execute("DELETE FROM relations WHERE src = ?", (entity_id,))
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO relations(src, attribute, dst, tags) VALUES (?,?,?,?)",
+                [(r.source, r.attribute, r.target, _json(list(r.tags))) for r in iter_relations(entity)],
+            )
+        return entity
+
+    def put_many(self, entities: list[Entity]) -> None:
+        with self.transaction():
+            for entity in entities:
+                self.put(entity)
+
+    def delete(self, entity_id: str) -> bool:
+        with self.transaction():
+            cur = self.conn.execute("DELETE FROM entities WHERE id = ?", (entity_id,))
+            self.conn.execute("DELETE FROM relations WHERE src = ?", (entity_id,))
+        return cur.rowcount > 0
+
+    def count(self, schema: str | None = None) -> int:
+        with self._lock:
+            if schema is None:
+                return int(self._scalar("SELECT COUNT(*) FROM entities"))
+            return int(self._scalar("SELECT COUNT(*) FROM entities WHERE schema = ?", (schema,)))
+
+    def counts_by_schema(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self.conn.execute("SELECT schema, COUNT(*) FROM entities GROUP BY schema ORDER BY schema"))
+
+    def relations(self, entity_id: str, *, reverse: bool = False) -> list[Relation]:
+        column = "dst" if reverse else "src"
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT src, attribute, dst, tags FROM relations WHERE {column} = ? ORDER BY attribute, rowid",
+                (entity_id,)).fetchall()
+        return [Relation(s, a, d, tuple(orjson.loads(t or "[]"))) for s, a, d, t in rows]
+
+    def find_by(self, schema: str, attributes: dict[str, Any]) -> list[Entity]:
+        if not attributes:
+            return []
+        where = ["schema = ?"]
+        args: list[Any] = [schema]
+        for name, value in attributes.items():
+            where.append(f"{attr_expr(name)} = ?")
+            args.append(value)
+        with self._lock:
+            rows = self.conn.execute(f"SELECT doc FROM entities WHERE {' AND '.join(where)} ORDER BY created_at",
+                                     args).fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
+    def query(self, query: Query) -> Page:
+        where: list[str] = []
+        args: list[Any] = []
+        if query.schemas:
+            where.append(f"schema IN ({','.join('?' * len(query.schemas))})")
+            args.extend(query.schemas)
+        if query.ids is not None:
+            if not query.ids:
+                return Page([], 0)
+            where.append(f"id IN ({','.join('?' * len(query.ids))})")
+            args.extend(query.ids)
+        for clause in query.all_of:
+            sql, clause_args = _clause(clause)
+            where.append(sql)
+            args.extend(clause_args)
+        sql_where = f" WHERE {' AND '.join(where)}" if where else ""
+        order = ", ".join(f"{attr_expr(a)} {'DESC' if desc else 'ASC'}" for a, desc in query.sort) or "created_at"
+        with self._lock:
+            total = int(self._scalar(f"SELECT COUNT(*) FROM entities{sql_where}", tuple(args)))
+            rows = self.conn.execute(
+                f"SELECT doc FROM entities{sql_where} ORDER BY {order}, id LIMIT ? OFFSET ?",
+                (*args, max(0, query.limit), max(0, query.offset))).fetchall()
+        return Page([orjson.loads(r[0]) for r in rows], total)
+
+    # -- records ------------------------------------------------------------------------------
+
+    def record_get(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT doc FROM records WHERE kind = ? AND id = ?", (kind, record_id)).fetchone()
+        return orjson.loads(row[0]) if row else None
+
+    def record_put(self, kind: str, record_id: str, doc: dict[str, Any], *, parent: str | None = None) -> None:
+        with self.transaction():
+            existing = self._scalar("SELECT seq FROM records WHERE kind = ? AND id = ?", (kind, record_id))
+            if existing is None:
+                self._seq += 1
+                existing = self._seq
+            self.conn.execute("INSERT OR REPLACE INTO records(kind, id, parent, seq, doc) VALUES (?,?,?,?,?)",
+                              (kind, record_id, parent, existing, _json(doc)))
+
+    def record_delete(self, kind: str, record_id: str) -> bool:
+        with self.transaction():
+            cur = self.conn.execute("DELETE FROM records WHERE kind = ? AND id = ?", (kind, record_id))
+        return cur.rowcount > 0
+
+    def record_list(self, kind: str, *, parent: str | None = None, limit: int | None = None,
+                    newest_first: bool = False) -> list[dict[str, Any]]:
+        sql = "SELECT doc FROM records WHERE kind = ?"
+        args: list[Any] = [kind]
+        if parent is not None:
+            sql += " AND parent = ?"
+            args.append(parent)
+        sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'}"
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._lock:
+            return [orjson.loads(r[0]) for r in self.conn.execute(sql, args)]
+
+    def record_count(self, kind: str) -> int:
+        with self._lock:
+            return int(self._scalar("SELECT COUNT(*) FROM records WHERE kind = ?", (kind,)))
+
+    # -- whole state --------------------------------------------------------------------------
+
+    def export(self) -> dict[str, Any]:
+        with self._lock:
+            entities = [orjson.loads(d) for (d,) in self.conn.execute("SELECT doc FROM entities ORDER BY rowid")]
+            records: dict[str, list[dict[str, Any]]] = {}
+            for kind, record_id, parent, doc in self.conn.execute(
+                    "SELECT kind, id, parent, doc FROM records ORDER BY seq"):
+                records.setdefault(kind, []).append({"id": record_id, "parent": parent, "doc": orjson.loads(doc)})
+            meta = dict(self.conn.execute("SELECT key, value FROM meta"))
+        return {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "meta": meta, "entities": entities,
+                "records": records}
+
+    def load(self, data: dict[str, Any]) -> dict[str, int]:
+        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not an {SNAPSHOT_FORMAT} document (missing 'format')")
+        if data.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
+        entities = data.get("entities")
+        records = data.get("records") or {}
+        if not isinstance(entities, list) or not isinstance(records, dict):
+            raise ValueError("'entities' must be a list and 'records' an object")
+        for i, entity in enumerate(entities):
+            if not isinstance(entity, dict) or not isinstance(entity.get("_id"), str) \
+                    or not isinstance(entity.get("_schema"), str):
+                raise ValueError(f"entities[{i}] needs a string _id and _schema")
+        for kind, items in records.items():
+            if not isinstance(items, list) or not all(
+                    isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("doc"), dict)
+                    for r in items):
+                raise ValueError(f"records['{kind}'] must be a list of {{id, parent, doc}}")
+        with self.transaction():
+            self._clear()
+            for entity in entities:
+                self.put(entity)
+            for kind, items in records.items():
+                for r in items:
+                    self.record_put(kind, r["id"], r["doc"], parent=r.get("parent"))
+            for key, value in (data.get("meta") or {}).items():
+                self.meta_set(str(key), str(value))
+        return {"entities": len(entities), "records": sum(len(v) for v in records.values())}
+
+    def _clear(self) -> None:
+        for table in ("entities", "relations", "records", "meta"):
+            self.conn.execute(f"DELETE FROM {table}")
+
+    def checkpoint(self) -> None:
+        with self._lock:
+            if self._pristine is None:
+                self._pristine = sqlite3.connect(":memory:", check_same_thread=False)
+            self.conn.backup(self._pristine)
+
+    def reset(self) -> None:
+        with self._lock:
+            if self._pristine is None:
+                with self.transaction():
+                    self._clear()
+                return
+            with self.transaction():
+                self._clear()
+                for table, columns in (("entities", "id, schema, title, created_at, updated_at, doc"),
+                                       ("relations", "src, attribute, dst, tags"),
+                                       ("records", "kind, id, parent, seq, doc"), ("meta", "key, value")):
+                    rows = self._pristine.execute(f"SELECT {columns} FROM {table}").fetchall()
+                    marks = ",".join("?" * len(columns.split(",")))
+                    self.conn.executemany(f"INSERT INTO {table}({columns}) VALUES ({marks})", rows)
+            self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
+
+    def close(self) -> None:
+        with self._lock:
+            if self.path:
+                try:
+                    self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error:
+                    pass
+            self.conn.close()
+            if self._pristine is not None:
+                self._pristine.close()
+
+
+def _clause(clause: Any) -> tuple[str, list[Any]]:
+    if isinstance(clause, Filter):
+        return _filter(clause)
+    kind, parts = clause
+    if kind == "not":
+        sql, args = _clause(parts)
+        return f"NOT ({sql})", args
+    joined: list[str] = []
+    args: list[Any] = []
+    for part in parts:
+        sql, part_args = _clause(part)
+        joined.append(f"({sql})")
+        args.extend(part_args)
+    glue = " OR " if kind == "or" else " AND "
+    return (glue.join(joined) or ("0" if kind == "or" else "1")), args
+
+
+def _filter(f: Filter) -> tuple[str, list[Any]]:
+    if f.attribute == "*":  # free text: title or any value in the document
+        term = f"%{str(f.value).lower()}%"
+        return "(lower(title) LIKE ? OR lower(doc) LIKE ?)", [term, term]
+    expr = attr_expr(f.attribute)
+    if f.op == "eq":
+        if isinstance(f.value, str) and f.attribute not in _COLUMNS:
+            # Matches a scalar, or any element of an array attribute (tags, multi-values).
+            return (f"({expr} = ? OR EXISTS (SELECT 1 FROM json_each(doc, '$.\"{f.attribute}\"') "
+                    f"WHERE json_each.value = ? OR (CASE WHEN json_each.type = 'object' "
+                    f"THEN json_extract(json_each.value, '$.' || ?) END) = ?))",
+                    [f.value, f.value, _value_key(f.attribute), f.value])
+        return f"{expr} = ?", [f.value]
+    if f.op == "ne":
+        return f"({expr} IS NULL OR {expr} != ?)", [f.value]
+    if f.op == "in":
+        values = list(f.value)
+        return f"{expr} IN ({','.join('?' * len(values))})", values
+    if f.op == "prefix":
+        return f"lower({expr}) LIKE ?", [str(f.value).lower() + "%"]
+    if f.op == "contains":
+        return f"lower(CAST({expr} AS TEXT)) LIKE ?", [f"%{str(f.value).lower()}%"]
+    if f.op == "exists":
+        return f"{expr} IS NOT NULL", []
+    ops = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+    if f.op in ops:
+        return f"{expr} {ops[f.op]} ?", [f.value]
+    raise ValueError(f"unknown filter operator '{f.op}'")
+
+
+def _value_key(attribute: str) -> str:
+    """The key that holds the value inside items of a multi-value attribute (email -> email)."""
+    return {"emails": "email", "phones": "phone"}.get(attribute, attribute)
