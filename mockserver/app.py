@@ -254,7 +254,8 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
     ])
     app.services = services
     for src, spec in loaded:
-        services.apis[src.name] = ApiContext(src.name, spec, seed=config.seed, prefix="")
+        base = src.prefix + _server_base_path(spec)
+        services.apis[src.name] = ApiContext(src.name, spec, seed=config.seed, prefix=base)
         handlers: dict[str, Any] = {}
         bset = behaviour_sets.get(src.name) if src.bundled else None
         if bset is not None:
@@ -263,7 +264,6 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
             except Exception as exc:
                 raise StartupError(str(exc)) from None
             handlers = bset.handlers
-        base = src.prefix + _server_base_path(spec)
         app.add_prepared_api(spec, name=src.name, base_path=base, resolver=MockResolver(handlers))
     try:
         app.build()

@@ -51,6 +51,14 @@ class TokenRegistry:
                 return self._defaults[kind]
         return Principal((kinds or ["org"])[0], "anonymous")
 
+    def token_for(self, kind: str) -> str | None:
+        """A token of that kind (the default principal's, if it has one)."""
+        default = self._defaults.get(kind)
+        for token, principal in self._tokens.items():
+            if principal is default:
+                return token
+        return next((t for t, p in self._tokens.items() if p.kind == kind), None)
+
     def listing(self) -> list[dict[str, Any]]:
         return [
             {"token": token, "kind": p.kind, "subject": p.subject, "name": p.name, **p.claims}

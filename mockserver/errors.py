@@ -22,7 +22,7 @@ KINDS: dict[str, tuple[int, ...]] = {
     "forbidden": (403, 404, 401),
     "not_found": (404,),
     "conflict": (409, 400),
-    "too_large": (413, 400),
+    "too_large": (413,),
     "unsupported_media_type": (415, 400),
     "not_acceptable": (406, 400),
     "server_error": (500,),
@@ -41,6 +41,10 @@ def choose_status(op: CompiledOperation | None, kind: str) -> tuple[int, Respons
                 return status, found[1] if found else None
         if "default" in op.responses:
             return statuses[0], op.responses["default"]
+        # Undocumented status: still answer in the API's error shape, borrowed from a documented 4xx.
+        for code in ("400", "422", "404", "401"):
+            if code in op.responses and op.responses[code].media:
+                return statuses[0], op.responses[code]
     return statuses[0], None
 
 

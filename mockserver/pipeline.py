@@ -183,9 +183,31 @@ def parse_json(raw: bytes) -> tuple[Any, str | None]:
     except UnicodeDecodeError as exc:
         return None, f"request body is not valid UTF-8 (byte {exc.start})"
     try:
-        return json.loads(text, parse_constant=_reject_constant), None
+        value = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         return None, f"malformed JSON body: {exc}"
+    return _scrub_surrogates(value), None
+
+
+def _scrub(text: str) -> str:
+    # JSON may escape lone UTF-16 surrogates (JavaScript strings allow them); Unicode does not.
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _scrub_surrogates(value: Any) -> Any:
+    """Replace lone surrogates (valid JSON escapes, invalid Unicode) with U+FFFD, as a JS server would
+    keep the string: the value stays accepted and can be stored and echoed."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return _scrub(value)
+    if isinstance(value, list):
+        return [_scrub_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def _match_media(content_type: str, media: dict[str, Any]) -> str | None:

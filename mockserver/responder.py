@@ -90,5 +90,6 @@ class Responder:
                 value = header["example"]
             else:
                 value, _ = op.api.generator.generate(schema, op.seed + len(name))
-            out[name] = value if isinstance(value, str) else orjson.dumps(value).decode().strip('"')
+            text = value if isinstance(value, str) else orjson.dumps(value).decode().strip('"')
+            out[name] = text.encode("latin-1", "replace").decode("latin-1")
         return out

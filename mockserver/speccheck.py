@@ -134,8 +134,9 @@ def check_document(spec: dict[str, Any], *, name: str = "spec") -> list[Finding]
     except ImportError:  # pragma: no cover - a dev dependency
         pass
     except Exception as exc:  # the validator raises its own error hierarchy
-        message = getattr(exc, "message", None) or str(exc).splitlines()[0]
-        add("error", "", f"not a valid OpenAPI document: {message}")
+        message = (getattr(exc, "message", None) or str(exc)).strip().splitlines()[0]
+        where = "/".join(str(p) for p in getattr(exc, "path", []) or [])
+        add("error", where, f"not a valid OpenAPI document: {message}")
 
     requests = SchemaCompiler(spec, "request")
     responses = SchemaCompiler(spec, "response")

@@ -1,0 +1,173 @@
+"""pytest plugin for projects that test against epilot-mock.
+
+Loaded automatically once epilot-mock is installed (entry point ``epilot_mock``), or explicitly
+with ``pytest -p contracts.pytest_plugin``. It gives:
+
+- ``epilot_mock``: the mock in-process (an ASGI app plus a ``TestClient`` bound to it), seeded with
+  ``--epilot-mock-seed`` (default 0); configure it per test module with
+  ``@pytest.mark.epilot_mock(specs=[...], seed=1, scenarios=[...])``.
+- ``epilot_mock_server``: the mock as a real server on a free loopback port (``.url``).
+- ``epilot_mock_scenario``: a factory that runs a bundled or file scenario against the mock.
+- ``contract_tests(spec, ...)``: turns a spec into parametrized contract tests (one per operation),
+  run with schemathesis against the in-process mock or ``--epilot-mock-base-url``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("epilot-mock")
+    group.addoption("--epilot-mock-seed", type=int, default=0, help="Seed of the mock's world (default 0).")
+    group.addoption("--epilot-mock-base-url", default=None,
+                    help="Run contract_tests against this server instead of the in-process mock.")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "epilot_mock(specs=None, seed=None, scenarios=None, auth=None): "
+                                       "configure the epilot_mock fixtures of a test")
+
+
+@dataclass
+class MockHandle:
+    app: Any
+    client: Any  # starlette TestClient
+    url: str | None = None
+
+    @property
+    def services(self) -> Any:
+        return self.app.services
+
+    def token(self, kind: str = "org") -> str:
+        token = self.app.services.tokens.token_for(kind)
+        if token is None:
+            raise LookupError(f"the mock has no {kind} token")
+        return token
+
+
+def _mock_config(request: pytest.FixtureRequest) -> Any:
+    from mockserver.app import MockConfig
+
+    marker = request.node.get_closest_marker("epilot_mock")
+    options = dict(marker.kwargs) if marker else {}
+    seed = options.pop("seed", None)
+    config = MockConfig(seed=request.config.getoption("--epilot-mock-seed") if seed is None else seed)
+    for key, value in options.items():
+        if value is not None:
+            setattr(config, key, list(value) if key in ("specs", "scenarios") else value)
+    return config
+
+
+@pytest.fixture
+def epilot_mock(request: pytest.FixtureRequest) -> Iterator[MockHandle]:
+    from starlette.testclient import TestClient
+
+    from mockserver.app import create_app
+
+    app = create_app(_mock_config(request))
+    with TestClient(app) as client:
+        yield MockHandle(app, client)
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on 127.0.0.1 in a background thread; yields the base URL."""
+    import uvicorn
+
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the mock server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def epilot_mock_server(request: pytest.FixtureRequest) -> Iterator[MockHandle]:
+    from starlette.testclient import TestClient
+
+    from mockserver.app import create_app
+
+    app = create_app(_mock_config(request))
+    with serve_in_thread(app) as url, TestClient(app) as client:
+        yield MockHandle(app, client, url)
+
+
+@pytest.fixture
+def epilot_mock_scenario(epilot_mock: MockHandle) -> Any:
+    """``run(name_or_path, **variables)`` runs a scenario against ``epilot_mock`` and returns its result;
+    it fails the test if the scenario fails."""
+
+    def run(name: str, **variables: Any) -> Any:
+        from contracts.scenarios import run_scenarios
+
+        results = run_scenarios([name], app=epilot_mock.app, variables={k: str(v) for k, v in variables.items()})
+        failed = [r for r in results if not r.ok]
+        if failed:
+            pytest.fail("\n".join(r.describe_failure() for r in failed))
+        return results[0]
+
+    return run
+
+
+def contract_tests(spec: str, *, operation_ids: list[str] | None = None, max_examples: int = 5,
+                   phases: tuple[str, ...] = ("examples", "coverage", "fuzzing"), seed: int = 0) -> Any:
+    """A parametrized test function: one contract test per operation of ``spec``.
+
+    In a test module::
+
+        from contracts.pytest_plugin import contract_tests
+        test_pricing_contract = contract_tests("pricing", operation_ids=["$calculatePricingDetails"])
+    """
+    from mockserver.bundled import parse_spec_arg
+    from mockserver.loader import bundle, iter_operations
+
+    source = parse_spec_arg(spec).source
+    document, _ = bundle(source)
+    ids = [op.get("operationId") for _, _, op, _ in iter_operations(document)]
+    selected = [i for i in ids if i and (not operation_ids or i in operation_ids)]
+
+    @pytest.mark.parametrize("operation_id", selected)
+    def test_contract(operation_id: str, request: pytest.FixtureRequest) -> None:
+        from contracts.runner import RunOptions, run_contracts
+        from contracts.targets import in_process, remote
+
+        base_url = request.config.getoption("--epilot-mock-base-url")
+        if base_url:
+            target = remote(base_url)
+        else:
+            from mockserver.app import create_app
+
+            target = in_process(create_app(_mock_config(request)))
+        result = run_contracts(RunOptions(specs=[spec], operation_ids=[operation_id], max_examples=max_examples,
+                                          phases=phases, seed=seed), target)
+        problems = [f"{op.label}: {f.check}: {f.title}\n{f.message}\n{f.curl}"
+                    for op in result.failed_operations for f in op.failures]
+        problems += [e for op in result.operations.values() for e in op.errors] + result.errors
+        assert not problems, "\n\n".join(problems)
+
+    return test_contract

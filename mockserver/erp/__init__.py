@@ -1,0 +1,19 @@
+"""ERP Toolkit inbound mapping engine: JSONata, event payloads, and entity / meter reading updates."""
+
+from mockserver.erp.jsonata import UNDEFINED, Expression, JsonataError, compile_expression
+from mockserver.erp.mapping import InboundMapping, MappingError, MappingResult, compile_mapping, map_event
+from mockserver.erp.payload import PayloadError, parse_payload
+
+__all__ = [
+    "UNDEFINED",
+    "Expression",
+    "InboundMapping",
+    "JsonataError",
+    "MappingError",
+    "MappingResult",
+    "PayloadError",
+    "compile_expression",
+    "compile_mapping",
+    "map_event",
+    "parse_payload",
+]

@@ -1,0 +1,105 @@
+"""Summing priced items into totals and breakdowns (taxes, recurrences, recurrences by tax, cashbacks).
+
+Sums are taken over the 12-place amounts and rounded to cents once, so the cents of a total are not
+the sum of the items' cents. Items shown "on request" are left out of every sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from .items import PricedItem, TaxInfo, money, yearly_to_period
+from .numbers import ZERO
+
+
+@dataclass
+class Sums:
+    """Running 12-place sums of a group of items."""
+
+    subtotal: Decimal = ZERO
+    total: Decimal = ZERO
+    tax: Decimal = ZERO
+    unit_gross: Decimal = ZERO
+    unit_net: Decimal = ZERO
+    unit_amount: Decimal = ZERO
+    before_discount_total: Decimal = ZERO
+    discounted: bool = False
+
+    def add(self, item: PricedItem) -> None:
+        self.subtotal += item.subtotal
+        self.total += item.total
+        self.tax += item.tax_amount
+        # Unit amounts are summed per item, not multiplied by quantity.
+        self.unit_gross += item.unit.gross
+        self.unit_net += item.unit.net
+        self.unit_amount += item.unit.amount
+        self.before_discount_total += item.before_discount_total
+        self.discounted = self.discounted or item.discount is not None
+
+    def recurrence_fields(self) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for name, value in (("amount_subtotal", self.subtotal), ("amount_total", self.total),
+                            ("amount_tax", self.tax), ("unit_amount_gross", self.unit_gross),
+                            ("unit_amount_net", self.unit_net)):
+            fields.update(money(name, value))
+        if self.discounted:
+            fields.update(money("discount_amount", self.before_discount_total - self.total))
+            fields.update(money("before_discount_amount_total", self.before_discount_total))
+        return fields
+
+
+@dataclass
+class Totals:
+    """Totals and breakdowns of a set of items (all line items, or one composite's components)."""
+
+    sums: Sums = field(default_factory=Sums)
+    recurrences: dict[tuple[str, str], Sums] = field(default_factory=dict)
+    by_tax: dict[tuple[str, str, str], tuple[TaxInfo, Sums]] = field(default_factory=dict)
+    taxes: list[tuple[TaxInfo, list[Decimal]]] = field(default_factory=list)
+    cashbacks: list[tuple[str, Decimal]] = field(default_factory=list)
+
+    def add(self, item: PricedItem) -> None:
+        if item.on_request:
+            return
+        self.sums.add(item)
+        self.recurrences.setdefault(item.recurrence, Sums()).add(item)
+        key = (*item.recurrence, item.tax.rate_key)
+        self.by_tax.setdefault(key, (item.tax, Sums()))[1].add(item)
+        for tax, amount in self.taxes:
+            if tax.same_as(item.tax):
+                amount[0] += item.tax_amount
+                break
+        else:
+            self.taxes.append((item.tax, [item.tax_amount]))
+        if item.cashback is not None:
+            self.add_cashback(item.cashback.period, item.cashback.amount)
+
+    def add_cashback(self, period: str, amount: Decimal) -> None:
+        self.cashbacks.append((period, amount))
+
+    def total_details(self) -> dict[str, Any]:
+        cashback_sum = sum((amount for _, amount in self.cashbacks), ZERO)
+        recurrences = []
+        for (price_type, period), sums in self.recurrences.items():
+            recurring_period = period if price_type == "recurring" else None
+            # One-time groups get the full amount; recurring ones lose the yearly cashbacks per period.
+            after = sums.total - (yearly_to_period(cashback_sum, recurring_period) if recurring_period else ZERO)
+            recurrences.append({"type": price_type, "billing_period": period, **sums.recurrence_fields(),
+                                **money("after_cashback_amount_total", after)})
+        by_tax = [
+            {"type": price_type, "billing_period": period, **sums.recurrence_fields(), "tax": tax.entry(sums.tax)}
+            for (price_type, period, _), (tax, sums) in self.by_tax.items()
+        ]
+        return {
+            "amount_shipping": 0,
+            **money("amount_tax", self.sums.tax),
+            "breakdown": {
+                "taxes": [tax.entry(amount[0]) for tax, amount in self.taxes],
+                "recurrences": recurrences,
+                "recurrencesByTax": by_tax,
+                "cashbacks": [{"cashback_period": period, **money("amount_total", amount)}
+                              for period, amount in self.cashbacks],
+            },
+        }

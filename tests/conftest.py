@@ -1,0 +1,55 @@
+"""Shared fixtures: the mock app in-process, clients, and spec paths."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from mockserver.app import MockConfig, create_app
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus"
+ORG = {"Authorization": "Bearer demo-org-token"}
+PORTAL = {"Authorization": "Bearer demo-portal-token"}
+
+os.environ.setdefault("EPILOT_MOCK_CACHE_DIR", str(ROOT / ".cache" / "specs"))
+
+
+@pytest.fixture(scope="session")
+def app():
+    """Every bundled spec with behaviours and the seeded world (seed 0)."""
+    return create_app(MockConfig())
+
+
+@pytest.fixture(scope="session")
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def stateless_app():
+    """Every bundled spec answered from the spec alone (no behaviours, no world)."""
+    return create_app(MockConfig(behaviours=False))
+
+
+@pytest.fixture(scope="session")
+def stateless(stateless_app):
+    with TestClient(stateless_app) as c:
+        yield c
+
+
+@pytest.fixture
+def fresh_client():
+    """A client on a new app with its own world, for tests that write."""
+    with TestClient(create_app(MockConfig())) as c:
+        yield c
+
+
+def corpus(name: str) -> str:
+    return str(CORPUS / name)
