@@ -37,7 +37,7 @@ class Target:
 
     def secrets(self) -> list[str]:
         out = [v for v in self.headers.values()]
-        out += [self.token or ""] + list(self.scheme_tokens.values())
+        out += [self.token or "", *list(self.scheme_tokens.values())]
         if self.app is None:
             out += list(self.kind_tokens.values())
         return out

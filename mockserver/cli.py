@@ -110,7 +110,7 @@ def specs_list() -> None:
 
     rows = []
     for name, path in bundled_apis().items():
-        spec, files = bundle(str(path))
+        spec, _files = bundle(str(path))
         count = sum(1 for _ in iter_operations(spec))
         rows.append((name, count, (spec.get("info") or {}).get("title", ""), path))
     width = max((len(r[0]) for r in rows), default=4)

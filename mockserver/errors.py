@@ -17,6 +17,7 @@ from .response import NO_BODY, MockResponse
 
 KINDS: dict[str, tuple[int, ...]] = {
     "bad_request": (400, 422),
+    "bad_path": (400, 422, 404),  # a malformed id in the path: "no such resource" when 400 is undocumented
     "unprocessable": (422, 400),
     "unauthorized": (401,),
     "forbidden": (403, 404, 401),

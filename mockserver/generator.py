@@ -33,8 +33,8 @@ class Generator:
         self.components = ((spec.get("components") or {}).get("schemas")) or {}
         self.compiler = compiler or SchemaCompiler(spec, "response")
         self._faker: Any = None
-        self._merged: dict[int, dict[str, Any]] = {}
-        self._validators: dict[int, Any] = {}
+        self._merged: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._validators: dict[int, tuple[Any, Any]] = {}
 
     @property
     def faker(self) -> Any:
@@ -56,11 +56,11 @@ class Generator:
         return value, False
 
     def validator(self, schema: Any) -> Any:
-        key = id(schema)
-        validator = self._validators.get(key)
-        if validator is None:
-            validator = self._validators[key] = self.compiler.compile(schema)
-        return validator
+        # Keyed by identity; the entry keeps the schema alive so its id cannot be reused.
+        entry = self._validators.get(id(schema))
+        if entry is None or entry[0] is not schema:
+            entry = self._validators[id(schema)] = (schema, self.compiler.compile(schema))
+        return entry[1]
 
     # -- dispatch -----------------------------------------------------------------------------
 
@@ -78,6 +78,8 @@ class Generator:
         return {}
 
     def value(self, schema: Any, s: State, hint: str | None = None) -> Any:
+        if s.depth > MAX_DEPTH * 4:  # a schema with no finite value: give up on this branch
+            return None
         schema = self.resolve(schema)
         if schema is True or not isinstance(schema, dict):
             return None if schema is False else s.faker.word()
@@ -94,7 +96,7 @@ class Generator:
         if "anyOf" in schema:
             branches = [b for b in schema["anyOf"] if self.resolve(b).get("type") != "null"] or schema["anyOf"]
             rest = {k: v for k, v in schema.items() if k != "anyOf"}
-            branch = s.rng.choice(branches)
+            branch = min(branches, key=self._cost) if s.depth >= MAX_DEPTH else s.rng.choice(branches)
             return self.value(self._merge({"allOf": [rest, branch]}) if rest else branch, s, hint)
         kind = self._type(schema)
         if kind == "object":
@@ -134,8 +136,8 @@ class Generator:
         """Flatten ``allOf`` into one schema (properties merged, required united, bounds tightened)."""
         key = id(schema)
         cached = self._merged.get(key)
-        if cached is not None:
-            return cached
+        if cached is not None and cached[0] is schema:
+            return cached[1]
         parts: list[dict[str, Any]] = []
 
         def collect(node: Any, depth: int = 0) -> None:
@@ -176,7 +178,7 @@ class Generator:
             for item in extra:
                 for k, v in item.items():
                     out[k] = [{"allOf": [a, b]} for a in out[k] for b in v] if k in out else v
-        self._merged[key] = out
+        self._merged[key] = (schema, out)
         return out
 
     def _one_of(self, schema: dict[str, Any], s: State, hint: str | None) -> Any:
@@ -185,6 +187,8 @@ class Generator:
         validators = [self.validator(b) for b in branches]
         order = list(range(len(branches)))
         s.rng.shuffle(order)
+        if s.depth >= MAX_DEPTH:  # deep in a recursive structure: the branch that ends soonest first
+            order.sort(key=lambda i: self._cost(branches[i]))
         fallback: Any = None
         for i in order:
             branch = branches[i]
@@ -197,6 +201,27 @@ class Generator:
                 if fallback is None:
                     fallback = candidate
         return fallback
+
+    def _cost(self, schema: Any, seen: frozenset[int] = frozenset()) -> float:
+        """How much nesting the smallest valid value of ``schema`` needs (inf for endless recursion)."""
+        schema = self.resolve(schema)
+        if not isinstance(schema, dict) or id(schema) in seen:
+            return float("inf") if isinstance(schema, dict) else 1
+        seen = seen | {id(schema)}
+        for key in ("oneOf", "anyOf"):
+            if key in schema:
+                return min((self._cost(b, seen) for b in schema[key]), default=1)
+        if "allOf" in schema:
+            return sum(self._cost(b, seen) for b in schema["allOf"])
+        if "enum" in schema or "const" in schema:
+            return 1
+        props = schema.get("properties") or {}
+        total = 1.0
+        for name in schema.get("required") or []:
+            total += self._cost(props.get(name, {}), seen)
+        if schema.get("minItems") and "items" in schema:
+            total += schema["minItems"] * self._cost(schema["items"], seen)
+        return total
 
     # -- kinds --------------------------------------------------------------------------------
 
@@ -332,6 +357,7 @@ _CATEGORY_CHARS = {
     sre_constants.CATEGORY_NOT_SPACE: string.ascii_letters,
 }
 _ANY = string.ascii_letters + string.digits
+_REPEATS = (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None))
 
 
 def regex_sample(pattern: str, s: State) -> str | None:
@@ -370,7 +396,7 @@ def _emit(items: Any, s: State, depth: int) -> list[str]:
             out.append(s.rng.choice(_ANY))
         elif op is sre_constants.IN:
             out.append(_pick_in(arg, s))
-        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, getattr(sre_constants, "POSSESSIVE_REPEAT", None)):
+        elif op in _REPEATS:
             lo, hi, sub = arg
             hi = lo + 3 if hi is sre_constants.MAXREPEAT else min(hi, lo + 3)
             for _ in range(s.rng.randint(lo, hi)):

@@ -16,7 +16,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
 import orjson
 import yaml
@@ -108,12 +108,22 @@ class _Documents:
             try:
                 text, _ = fetch_url_text(url._replace(fragment=""), self._fetch_cache)
             except (ResolutionError, OSError) as exc:
-                raise SpecError(_display(url), f"cannot read: {exc}") from None
+                reason = exc.args[-1] if exc.args else exc
+                raise SpecError(_display(url), f"cannot read: {reason}") from None
             except Exception as exc:  # requests errors for unreachable URLs
                 raise SpecError(_display(url), f"cannot fetch: {exc}") from None
             self.cache[key] = _int_keys_to_str(parse_text(text, _display(url)))
             self.files.append(key)
         return self.cache[key]
+
+
+def _split_reference(base: Any, ref: str) -> tuple[Any, list[str]]:
+    """The absolute URL of a JSON reference and its object path (``~0``/``~1`` unescaped)."""
+    if base.scheme == "file":
+        return split_url_reference(base, ref)
+    joined = urlparse(urljoin(base.geturl(), ref))
+    pointer = [p.replace("~1", "/").replace("~0", "~") for p in joined.fragment.split("/") if p]
+    return joined, pointer
 
 
 def _resolve_pointer(doc: Any, pointer: list[str], where: str) -> Any:
@@ -213,11 +223,14 @@ class _Bundler:
         ref = node["$ref"]
         where = _display(base)
         try:
-            url, pointer = split_url_reference(base, ref)
+            url, pointer = _split_reference(base, ref)
         except Exception as exc:
             raise SpecError(where, f"bad $ref '{ref}': {exc}") from None
         key = url._replace(fragment="").geturl()
-        doc = self.docs.get(url)
+        try:
+            doc = self.docs.get(url)
+        except SpecError as exc:
+            raise SpecError(where, f"$ref '{ref}': {exc.problem} ({exc.source})") from None
         target = _resolve_pointer(doc, pointer, f"{where} ($ref '{ref}')")
         if key == self.root_key:
             return {"$ref": "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in pointer)}

@@ -84,6 +84,7 @@ class ParameterSet:
 
     def parse(self, path_params: dict[str, str], query_string: bytes, headers: Any,
               cookie_header: str | None) -> tuple[dict[str, Any], str | None]:
+        """The typed parameter values, or the first problem ("... parameter 'x': ...")."""
         values: dict[str, Any] = {}
         query: list[tuple[str, str]] | None = None
         cookies: dict[str, str] | None = None

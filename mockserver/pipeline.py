@@ -99,7 +99,8 @@ class Pipeline:
         params, problem = op.params.parse(scope.get("path_params") or {}, scope.get("query_string") or b"",
                                           headers, headers.get("cookie"))
         if problem:
-            return error_response(op, "bad_request", problem)
+            return error_response(op, "bad_path" if problem.startswith(("invalid path", "missing required path"))
+                                  else "bad_request", problem)
         body, content_type, problem_kind, problem = await self._body(op, headers, receive)
         if problem:
             return error_response(op, problem_kind or "bad_request", problem)

@@ -29,8 +29,8 @@ class Responder:
             found = op.response_for(prefer.code)
             if found is None:
                 documented = ", ".join(sorted(op.responses)) or "none"
-                return error_response(op, "bad_request",
-                                      f"Prefer: code={prefer.code} is not documented for {op.id} (documented: {documented})")
+                message = f"Prefer: code={prefer.code} is not documented for {op.id} (documented: {documented})"
+                return error_response(op, "bad_request", message)
             status_key = found[0]
         status = prefer.code if prefer.code is not None else op.concrete(status_key)
         spec = op.responses.get(status_key)
@@ -46,10 +46,12 @@ class Responder:
         if prefer.example is not None:
             if prefer.example not in media.examples:
                 known = ", ".join(media.examples) or "none"
-                reason = " (it does not validate against its schema)" if prefer.example in media.invalid_examples else ""
+                invalid = prefer.example in media.invalid_examples
+                reason = " (it does not validate against its schema)" if invalid else ""
                 return error_response(op, "bad_request", f"Prefer: example={prefer.example} is not an example of "
                                                          f"{op.id} {status_key}{reason}; examples: {known}")
-            return MockResponse(status, self._encode(media, media.examples[prefer.example]), media.content_type, headers)
+            body = self._encode(media, media.examples[prefer.example])
+            return MockResponse(status, body, media.content_type, headers)
         dynamic = prefer.dynamic if prefer.dynamic is not None else self.dynamic
         if dynamic:
             value = self.generate(op, media, next(self._counter))

@@ -168,7 +168,7 @@ def _action_regex(segment: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
     pos = 0
     for m in _PARAM.finditer(segment):
         parts.append(re.escape(segment[pos:m.start()]))
-        parts.append("(.+?)")
+        parts.append("(.*?)")
         names.append(m.group(1))
         pos = m.end()
     parts.append(re.escape(segment[pos:]))

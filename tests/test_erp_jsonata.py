@@ -61,8 +61,15 @@ def test_numbers_print_as_in_javascript(engine, expr, expected):
 @engines
 @pytest.mark.parametrize(
     ("expr", "expected"),
-    [("$round(3499.9 * 100)", 349990), ("3499.9 * 100", 349990), ("$count([1, 2, 3])", 3), ("4 / 2", 2),
-     ("$sum([1.5, 1.5])", 3), ("{'x': 1.0 * 2}", {"x": 2}), ("[1.0, 2.5]", [1, 2.5])],
+    [
+        ("$round(3499.9 * 100)", 349990),
+        ("3499.9 * 100", 349990),
+        ("$count([1, 2, 3])", 3),
+        ("4 / 2", 2),
+        ("$sum([1.5, 1.5])", 3),
+        ("{'x': 1.0 * 2}", {"x": 2}),
+        ("[1.0, 2.5]", [1, 2.5]),
+    ],
 )
 def test_whole_numbers_are_ints(engine, expr, expected):
     result = compile_expression(expr, engine=engine).evaluate(None)
@@ -147,7 +154,7 @@ def test_runtime_errors(engine, source, code):
 
 @engines
 def test_non_json_input_is_an_error(engine):
-    with pytest.raises(JsonataError, match="not JSON|JSON"):
+    with pytest.raises(JsonataError, match="not JSON"):
         compile_expression("a", engine=engine).evaluate({"a": {1, 2}})
 
 
@@ -235,16 +242,27 @@ def test_a_missing_engine_is_reported(monkeypatch):
 
 @pytest.mark.parametrize(
     ("value", "truthy"),
-    [(UNDEFINED, False), (None, False), (False, False), (True, True), (0, False), (0.5, True), ("", False),
-     ("false", True), ([], False), ([0, ""], False), ([0, 1], True), ({}, False), ({"a": 0}, True)],
+    [
+        (UNDEFINED, False),
+        (None, False),
+        (False, False),
+        (True, True),
+        (0, False),
+        (0.5, True),
+        ("", False),
+        ("false", True),
+        ([], False),
+        ([0, ""], False),
+        ([0, 1], True),
+        ({}, False),
+        ({"a": 0}, True),
+    ],
 )
 def test_truthiness_follows_jsonata_boolean(value, truthy):
     assert is_truthy(value) is truthy
 
 
 @engines
-@pytest.mark.parametrize(
-    "value", [None, False, True, 0, 0.5, "", "false", [], [0, ""], [0, 1], {}, {"a": 0}]
-)
+@pytest.mark.parametrize("value", [None, False, True, 0, 0.5, "", "false", [], [0, ""], [0, 1], {}, {"a": 0}])
 def test_truthiness_matches_the_engines_boolean(engine, value):
     assert compile_expression("$boolean(v)", engine=engine).evaluate({"v": value}) is is_truthy(value)

@@ -23,7 +23,8 @@ def main() -> int:
     findings = check_document(spec, name=api)
     for f in findings:
         print(f)
-    rows = [r for r in csv.DictReader(open(ROOT / "tests/data/inventory.tsv"), delimiter="\t") if r["api"] == api]
+    with open(ROOT / "tests/data/inventory.tsv") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["api"] == api]
     want = {(r["operationId"], r["method"].upper(), r["path"]) for r in rows}
     have = {(op.get("operationId"), m.upper(), p) for p, m, op, _ in iter_operations(spec)}
     for miss in sorted(want - have):

@@ -51,7 +51,13 @@ RELATION_OPERATIONS: Final = ("_set", "_append", "_append_all")
 REPEATABLE_TYPES: Final = ("email", "phone")
 READING_SOURCES: Final = ("ECP", "ERP", "360", "journey-submission")
 READING_REASONS: Final = (
-    "regular", "irregular", "last", "first", "meter_change", "contract_change", "meter_adjustment"
+    "regular",
+    "irregular",
+    "last",
+    "first",
+    "meter_change",
+    "contract_change",
+    "meter_adjustment",
 )
 READING_SCHEMA: Final = "meter_reading"
 _VALUE_SOURCES: Final = ("field", "jsonataExpression", "constant", "relations")
@@ -417,9 +423,14 @@ def _map_fields(fields: list[_Field], data: Any, entity: str) -> dict[str, Any]:
 def _helper_warnings(fields: list[_Field], schema: str, result: MappingResult) -> None:
     for f in fields:
         if f.helper is not None:
-            result.warnings.append({"entity_schema": schema, "field": f.attribute,
-                                    "message": f"`{f.helper}` needs integration context that a mapping does not have; "
-                                               "the attribute is not mapped"})
+            result.warnings.append(
+                {
+                    "entity_schema": schema,
+                    "field": f.attribute,
+                    "message": f"`{f.helper}` needs integration context that a mapping does not have; "
+                    "the attribute is not mapped",
+                }
+            )
 
 
 class _EntityMapping:
@@ -482,8 +493,11 @@ class _PruneScope:
             raise MappingError(entity, "scope", None, "a prune mode needs a `scope` with `scope_mode` relations|query")
         self.mode = spec["scope_mode"]
         self.schema = spec.get("schema")
-        self.ids = {key: _unique_id_values(spec[key], compiler, entity, f"scope.{key}")
-                    for key in ("unique_ids", "query") if key in spec}
+        self.ids = {
+            key: _unique_id_values(spec[key], compiler, entity, f"scope.{key}")
+            for key in ("unique_ids", "query")
+            if key in spec
+        }
 
     def update(self, schema: str, mode: str, payload: Any, keep: list[Any], entity: str) -> dict[str, Any]:
         scope: dict[str, Any] = {"scope_mode": self.mode}
@@ -534,8 +548,13 @@ class _ReadingMapping:
             attributes = _map_fields(self.fields, reading, entity)
             problems = _reading_problems(attributes)
             for attribute, problem in problems:
-                result.warnings.append({"entity_schema": READING_SCHEMA, "field": attribute,
-                                        "message": f"{entity}: {problem}; the reading is skipped"})
+                result.warnings.append(
+                    {
+                        "entity_schema": READING_SCHEMA,
+                        "field": attribute,
+                        "message": f"{entity}: {problem}; the reading is skipped",
+                    }
+                )
             if problems:
                 continue
             update["attributes"] = attributes

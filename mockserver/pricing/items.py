@@ -3,16 +3,16 @@
 Every pricing model reduces to a unit amount and a multiplier:
 
 - per unit: the unit amount (line's ``unit_amount_decimal``, else the price's; components only
-  the line's, defaulting to 0), × the mapping value × quantity for variable prices, else × quantity;
+  the line's, defaulting to 0), * the mapping value * quantity for variable prices, else * quantity;
 - tiered volume: the unit amount of the tier the mapping value falls in (value 1 without a
-  mapping), × value × quantity (× quantity without a mapping);
-- tiered graduated: the sum over tiers of tier unit × the value's units in that tier, × quantity
+  mapping), * value * quantity (* quantity without a mapping);
+- tiered graduated: the sum over tiers of tier unit * the value's units in that tier, * quantity
   only when a mapping was used;
-- tiered flat fee: the tier's flat fee, × quantity only when a mapping was used.
+- tiered flat fee: the tier's flat fee, * quantity only when a mapping was used.
 
 From the unit amount come the net, gross and tax per unit (tax inclusive: net = unit / (1 + rate),
-tax = unit − net; exclusive: tax = unit × rate), then the best coupon (a discount changes the unit,
-a cashback never does), then the amounts as unit values × multiplier.
+tax = unit - net; exclusive: tax = unit * rate), then the best coupon (a discount changes the unit,
+a cashback never does), then the amounts as unit values * multiplier.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from .items import PricedItem, TaxInfo, money, yearly_to_period
-from .numbers import ZERO
+from .numbers import ZERO, to_cents
 
 
 @dataclass
@@ -94,7 +94,7 @@ class Totals:
         ]
         return {
             "amount_shipping": 0,
-            **money("amount_tax", self.sums.tax),
+            "amount_tax": to_cents(self.sums.tax),
             "breakdown": {
                 "taxes": [tax.entry(amount[0]) for tax, amount in self.taxes],
                 "recurrences": recurrences,

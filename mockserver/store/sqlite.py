@@ -11,7 +11,7 @@ import re
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import orjson
@@ -339,10 +339,8 @@ class SQLiteStore(Store):
     def close(self) -> None:
         with self._lock:
             if self.path:
-                try:
+                with suppress(sqlite3.Error):
                     self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.Error:
-                    pass
             self.conn.close()
             if self._pristine is not None:
                 self._pristine.close()

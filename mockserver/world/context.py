@@ -4,7 +4,6 @@ entities and records produced so far. Created per call of ``generate_world``; ne
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -13,6 +12,9 @@ from faker import Faker
 
 from .model import Entity, RecordRow
 from .timeline import iso
+
+_CLEAR_VERSION_VARIANT = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_4_VARIANT = (4 << 76) | (0x8000 << 48)
 
 
 class WorldContext:
@@ -28,7 +30,10 @@ class WorldContext:
 
     # -- ids and numbers ------------------------------------------------------------------------
     def uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        """A version-4 UUID from the seeded RNG (what ``uuid.UUID(int=bits, version=4)`` gives, faster)."""
+        bits = (self.rng.getrandbits(128) & _CLEAR_VERSION_VARIANT) | _VERSION_4_VARIANT
+        h = f"{bits:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
     def next_number(self, sequence: str, start: int = 1) -> int:
         """Consecutive numbers per named sequence (customer numbers, order numbers...)."""
@@ -46,8 +51,9 @@ class WorldContext:
 
     # -- entities and records -------------------------------------------------------------------
     def entity(self, schema: str, title: str, created: datetime, updated: datetime | None = None,
-               tags: Iterable[str] = (), **attributes: Any) -> Entity:
-        """Create an entity with epilot's system fields, remember it and return it."""
+               tags: Iterable[str] = (), /, **attributes: Any) -> Entity:
+        """Create an entity with epilot's system fields, remember it and return it. The system
+        fields are positional-only, so attributes such as ``title`` or ``type`` do not clash."""
         entity: Entity = {
             "_id": self.uuid(),
             "_schema": schema,

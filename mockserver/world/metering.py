@@ -16,7 +16,7 @@ from typing import Any
 
 from .context import WorldContext, link, relation
 from .model import Entity
-from .timeline import WORLD_NOW, add_months, at, between, iso, office_hours
+from .timeline import WORLD_NOW, add_months, at, between, iso, month_end, office_hours
 
 _PROFILES_RAW = {
     "power": (10.0, 9.0, 8.8, 7.8, 7.3, 6.8, 6.9, 7.0, 7.3, 8.3, 9.3, 10.3),
@@ -79,36 +79,35 @@ def _consumption(profile: tuple[float, ...], annual: float, start: date, end: da
     total = 0.0
     cursor = start
     while cursor < end:
-        next_day = cursor + timedelta(days=1)
-        month_end = add_months(next_day.replace(day=1), 1) - timedelta(days=1)
-        stop = min(month_end, end)
-        total += annual * profile[next_day.month - 1] * (stop - cursor).days / month_end.day
+        last = month_end(cursor + _ONE_DAY)
+        stop = min(last, end)
+        total += annual * profile[last.month - 1] * (stop - cursor).days / last.day
         cursor = stop
     return total
 
 
+_ONE_DAY = timedelta(days=1)
+_TODAY = WORLD_NOW.date()
+_WINDOW_START = add_months(_TODAY.replace(day=1), -HISTORY_MONTHS)
+_MONTH_ENDS = tuple(month_end(add_months(_WINDOW_START, n)) for n in range(HISTORY_MONTHS))
+
+
 def reading_dates(start: date, end: date | None) -> list[tuple[date, str]]:
-    """Dates and reasons of the readings of a supply from ``start`` to ``end`` (or ongoing)."""
-    now = WORLD_NOW.date()
-    window_start = add_months(now.replace(day=1), -HISTORY_MONTHS)
-    last_day = min(end, now - timedelta(days=1)) if end else now - timedelta(days=1)
+    """Dates and reasons of the readings of a supply from ``start`` to ``end`` (or ongoing): the
+    ends of the months of the history window, plus a first and a last reading on the supply's
+    start and end when they fall inside it."""
+    yesterday = _TODAY - _ONE_DAY
+    last_day = min(end, yesterday) if end else yesterday
     out: list[tuple[date, str]] = []
-    if start > last_day or last_day < window_start:
+    if start > last_day or last_day < _WINDOW_START:
         return out
-    if start >= window_start:
+    if start >= _WINDOW_START:
         out.append((start, "first"))
-    month = window_start
-    while True:
-        month_end = add_months(month, 1) - timedelta(days=1)
-        if month_end > last_day:
-            break
-        if month_end > start and (not out or month_end > out[-1][0]):
-            out.append((month_end, "regular"))
-        month = add_months(month, 1)
+    out.extend((day, "regular") for day in _MONTH_ENDS if start < day <= last_day)
     if end and end <= last_day:
         if out and out[-1][0] == end:
             out[-1] = (end, "last")
-        elif not out or end > out[-1][0]:
+        else:
             out.append((end, "last"))
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 
 WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -14,8 +15,8 @@ MONTHS_DE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "Augu
 
 
 def iso(moment: datetime) -> str:
-    """epilot's timestamp format: UTC with milliseconds, e.g. ``2026-11-01T00:00:00.000Z``."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """epilot's timestamp format for a UTC moment, with milliseconds: ``2026-11-01T00:00:00.000Z``."""
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def day(value: date) -> str:
@@ -24,11 +25,12 @@ def day(value: date) -> str:
 
 def add_months(value: date, months: int) -> date:
     """The same day ``months`` later (or earlier), clamped to the length of the target month."""
-    total = value.year * 12 + value.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
-    return date(year, month, min(value.day, last))
+    year, month = divmod(value.year * 12 + value.month - 1 + months, 12)
+    return date(year, month + 1, min(value.day, monthrange(year, month + 1)[1]))
+
+
+def month_end(value: date) -> date:
+    return value.replace(day=monthrange(value.year, value.month)[1])
 
 
 def month_start(value: date) -> date:
@@ -42,10 +44,9 @@ def at(value: date, hour: int = 0, minute: int = 0) -> datetime:
 def between(rng: random.Random, start: datetime, end: datetime) -> datetime:
     """A moment in [start, end], at whole milliseconds."""
     span = max(0, int((end - start).total_seconds() * 1000))
-    return start + timedelta(milliseconds=rng.randint(0, span))
+    return start + timedelta(milliseconds=int(rng.random() * (span + 1)))
 
 
 def office_hours(rng: random.Random, value: date) -> datetime:
-    """A moment on ``value`` during German office hours (07:00-17:59 UTC)."""
-    return at(value, rng.randint(7, 17), rng.randint(0, 59)) + timedelta(seconds=rng.randint(0, 59),
-                                                                      milliseconds=rng.randint(0, 999))
+    """A moment on ``value`` during German office hours (07:00-17:59 UTC), at whole milliseconds."""
+    return at(value, 7) + timedelta(milliseconds=int(rng.random() * 39_600_000))

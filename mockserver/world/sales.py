@@ -1,0 +1,146 @@
+"""Orders (supply contracts and hardware), opportunities and the journey submissions behind them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from .catalog import Catalog, Tariff
+from .context import WorldContext, link_both, relation
+from .customer_profile import Customer
+from .line_items import LineItems
+from .metering import Supply
+from .model import Entity
+from .organization import Organization
+from .timeline import WORLD_NOW, between, iso
+
+# kind -> (journey key, title, description)
+OPPORTUNITY_KINDS = {
+    "solar": ("solar", "PV-Anlage Einfamilienhaus", "Anfrage über die Journey 'Photovoltaik-Angebot'."),
+    "wallbox": ("wallbox", "Wallbox für Elektroauto", "Anfrage über die Journey 'Wallbox-Anfrage'."),
+    "heat_pump": ("heat_pump", "Wärmepumpe und Wärmepumpenstrom", "Beratungswunsch zum Heizungstausch."),
+}
+
+
+class Sales:
+    def __init__(self, ctx: WorldContext, catalog: Catalog, org: Organization) -> None:
+        self.ctx = ctx
+        self.catalog = catalog
+        self.org = org
+        self.products = {p["_id"]: p for p in catalog.products}
+        self.promo_uses = 0
+
+    def tariff_order(self, customer: Customer, tariff: Tariff, supply: Supply, created: datetime, status: str,
+                     via_journey: bool, start: datetime) -> tuple[Entity, int]:
+        """The order a supply contract was created from, and its yearly gross cost in cents."""
+        items = LineItems(self.catalog)
+        high = round(supply.annual_kwh * supply.high_tariff_share) if supply.high_tariff_share is not None else None
+        consumption = {"energy": supply.annual_kwh, "energy_ht": high,
+                       "energy_nt": supply.annual_kwh - high if high is not None else None}
+        first = None
+        for price in tariff.prices:
+            if price.components:
+                mappings = {c.id: Decimal(consumption[c.role]) for c in price.components if c.role in consumption}
+                item = items.add_composite(price, mappings)
+            elif price.role in consumption:
+                item = items.add(price, 1, Decimal(consumption[price.role]))
+            else:
+                item = items.add(price, 1)
+            first = first or item
+        rng = self.ctx.rng
+        extra: dict[str, Any] = {"dates": [{"_tags": ["Lieferbeginn"], "dates": "", "value": iso(start)}]}
+        roll = rng.random()
+        if first is not None and tariff.kind in ("power", "gas") and roll < 0.25:
+            promo = roll < 0.1
+            coupon = self.catalog.coupons["promo" if promo else "cashback"]
+            items.apply_cashback(first, coupon)
+            if promo:
+                self.promo_uses += 1
+                extra["redeemed_promos"] = [{"code": "WILLKOMMEN", "coupons": [self.catalog.snapshot(coupon)]}]
+        journey = self.org.journeys.get(tariff.kind) if via_journey else None
+        order = self.order(customer, items, created, status, journey, extra)
+        if journey is not None:
+            self.submission(customer, journey, created, order, {
+                "postal_code": customer.address["postal_code"], "consumption_kwh": supply.annual_kwh,
+                "product": tariff.name})
+        by_period = items.totals.by_recurrence
+        yearly = sum(g["total"] * (12 if period == "monthly" else 1)
+                     for (kind, period), g in by_period.items() if kind == "recurring")
+        return order, yearly
+
+    def hardware_order(self, customer: Customer, kind: str, created: datetime, status: str) -> Entity:
+        items = LineItems(self.catalog)
+        hardware = self.catalog.hardware
+        if kind == "solar":
+            items.add(hardware["pv"])
+            if self.ctx.rng.random() < 0.6:
+                items.add(hardware["battery"])
+        else:
+            items.add(hardware["wallbox"])
+            items.add(hardware["wallbox_installation"], 1, Decimal(self.ctx.rng.choice((6, 8, 12, 18, 30))),
+                      frequency_unit="one_time")
+        extra: dict[str, Any] = {}
+        if status == "quote":
+            extra["expires_at"] = iso(min(created + timedelta(days=30), WORLD_NOW + timedelta(days=30)))
+        return self.order(customer, items, created, status, self.org.journeys[kind], extra)
+
+    def order(self, customer: Customer, items: LineItems, created: datetime, status: str,
+              journey: Entity | None, extra: dict[str, Any]) -> Entity:
+        ctx = self.ctx
+        number = f"OR {created.year}/{ctx.next_number('order', 742001)}"
+        if journey is not None:
+            source = {"title": journey["name"], "href": journey["journey_url"]}
+        else:
+            source = {"title": "manual", "href": None}
+        products: dict[str, Entity] = {}
+        for item in items.items:
+            products.setdefault(item["product_id"], self.products[item["product_id"]])
+        attributes: dict[str, Any] = {
+            "order_number": number, "status": status, "source": source,
+            "source_type": "journey" if journey is not None else "manual", "currency": "EUR",
+            **items.order_amounts(),
+            "billing_contact": relation(customer.contact),
+            "billing_first_name": customer.first_name, "billing_last_name": customer.last_name,
+            "billing_email": customer.email, "billing_phone": customer.phone,
+            "billing_address": [customer.address_copy(["billing"])],
+            "delivery_address": [customer.address_copy(["delivery"])],
+            "payment_method": [{k: v for k, v in customer.payment.items() if k != "_id"}],
+            "products": relation(*products.values()),
+            **extra,
+        }
+        if customer.company:
+            attributes["billing_company_name"] = customer.company
+        order = ctx.entity("order", number, created, between(ctx.rng, created, min(created + timedelta(days=60),
+                                                                                     WORLD_NOW)),
+                           [status.title()], **attributes)
+        link_both(customer.contact, "orders", order, "customer")
+        return order
+
+    def opportunity(self, customer: Customer, kind: str, created: datetime, status: str) -> Entity:
+        ctx = self.ctx
+        journey_key, title, description = OPPORTUNITY_KINDS[kind]
+        journey = self.org.journeys[journey_key]
+        number = f"OPP-{created.year}-{ctx.next_number('opportunity', 1001):04d}"
+        wish = created + timedelta(days=ctx.rng.randint(30, 120))
+        opportunity = ctx.entity(
+            "opportunity", f"{number} {title}", created, between(ctx.rng, created, WORLD_NOW), [kind.title()],
+            opportunity_number=number, title=title, description=description, status=status,
+            source={"title": journey["name"], "href": journey["journey_url"]}, source_type="journey",
+            dates=[{"_tags": ["Wunschtermin"], "dates": "", "value": iso(wish)}])
+        link_both(customer.contact, "opportunities", opportunity, "customer")
+        self.submission(customer, journey, created, opportunity, {
+            "postal_code": customer.address["postal_code"], "interest": title,
+            "roof_orientation" if kind == "solar" else "note": "Süd" if kind == "solar" else description})
+        return opportunity
+
+    def submission(self, customer: Customer, journey: Entity, created: datetime, result: Entity,
+                   payload: dict[str, Any]) -> Entity:
+        return self.ctx.entity(
+            "submission", f"{journey['name']} {created.date().isoformat()}", created, created, ["Journey"],
+            source_type="journey", source_id=journey["journey_id"],
+            source={"title": journey["name"], "href": journey["journey_url"]}, status="processed",
+            payload={"first_name": customer.first_name, "last_name": customer.last_name, "email": customer.email,
+                     **payload},
+            journey=relation(journey), entities=relation(customer.contact, result))
+
