@@ -32,6 +32,15 @@ _MESSAGE_FIELDS = ("message", "error", "detail", "error_description", "errorMess
 _STATUS_FIELDS = ("status", "statusCode", "status_code", "code")
 
 
+class Reject(Exception):
+    """Raised by a behaviour to answer with an error of ``kind`` in the operation's documented shape."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
 def choose_status(op: CompiledOperation | None, kind: str) -> tuple[int, ResponseSpec | None]:
     statuses = KINDS.get(kind, (400,))
     if op is not None:

@@ -271,7 +271,7 @@ def bundle(source: str, *, cache: bool = True) -> tuple[dict[str, Any], list[str
     return spec, files
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     base = os.environ.get("EPILOT_MOCK_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "epilot-mock")
     return Path(base)
@@ -290,7 +290,7 @@ def _stamp(files: list[str]) -> list[list[Any]] | None:
 
 def _cache_file(url: Any) -> Path:
     key = hashlib.sha1(f"{_CACHE_VERSION}:{url.geturl()}".encode()).hexdigest()[:20]
-    return _cache_dir() / f"spec-{key}.json"
+    return cache_dir() / f"spec-{key}.json"
 
 
 def _cache_get(url: Any) -> tuple[dict[str, Any], list[str]] | None:

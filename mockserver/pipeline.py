@@ -18,12 +18,12 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
 from .auth import Authenticator, AuthError, Principal
-from .errors import error_response
+from .errors import Reject, error_response
 from .operation import CompiledOperation, is_json_type
 from .params import _parse_cookies, coerce_scalar
 from .prefer import Prefer, parse_prefer
 from .responder import Responder
-from .response import MockResponse, send_response
+from .response import NO_BODY, MockResponse, send_response
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
 
@@ -57,6 +57,9 @@ class Call:
             media = found[1].pick_media()
         ctype = media.content_type if media is not None else "application/json"
         return MockResponse(code, body, ctype, dict(headers or {}))
+
+    def empty(self, status: int = 204) -> MockResponse:
+        return MockResponse(status, NO_BODY, None)
 
     def generic(self) -> MockResponse:
         return self.services.responder.respond(self.op, self.prefer, self.headers.get("accept"))
@@ -109,9 +112,12 @@ class Pipeline:
         if prefer.controls or op.handler is None:
             return self.responder.respond(op, prefer, headers.get("accept"))
         call = Call(op, params, body, principal, prefer, headers, self.services, content_type)
-        result = op.handler(call)
-        if inspect.isawaitable(result):
-            result = await result
+        try:
+            result = op.handler(call)
+            if inspect.isawaitable(result):
+                result = await result
+        except Reject as exc:
+            return error_response(op, exc.kind, exc.message)
         return result
 
     async def _body(self, op: CompiledOperation, headers: Headers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def entity_attributes(tmp_path_factory):
     doc = tmp_path_factory.mktemp("entities") / "openapi.yaml"
     refs = "\n".join(f"    {name}: {{$ref: '{ENTITIES}#/{name}'}}" for name in names)
     doc.write_text(f"openapi: 3.0.3\ninfo: {{title: t, version: '1'}}\npaths: {{}}\ncomponents:\n  schemas:\n{refs}\n")
-    spec, _files = bundle(str(doc))
+    spec, _files = bundle(str(doc), cache=False)
     compiler = SchemaCompiler(spec, "request")
     return {name: compiler.compile({"$ref": f"#/components/schemas/{name}"}) for name in names}
 
@@ -372,6 +373,19 @@ def test_field_is_a_key_of_the_input():
     ]
 
 
+def test_field_values_are_copied_from_the_payload():
+    fields = [
+        {"attribute": "id", "field": "id"},
+        {"attribute": "address", "field": "address"},
+        {"attribute": "tags", "field": "$.meta.tags"},
+    ]
+    payload = {"id": "1", "address": {"street": "S"}, "meta": {"tags": ["a"]}}
+    attributes = attributes_of({"entities": [entity(fields=fields)]}, payload)[0]
+    attributes["address"]["street"] = "changed"
+    attributes["tags"].append("b")
+    assert payload == {"id": "1", "address": {"street": "S"}, "meta": {"tags": ["a"]}}
+
+
 def test_field_jsonpath_into_nested_input():
     fields = [
         {"attribute": "id", "field": "$.customer.id"},
@@ -484,6 +498,9 @@ def test_constants_are_copied_not_shared():
     result.entity_updates[0]["attributes"]["tags"].append("b")
     assert config == original
     assert map_event(config, {"id": "1"}).entity_updates[0]["attributes"]["tags"] == ["a"]
+    mapping = compile_mapping(config)
+    config["entities"][0]["fields"][1]["constant"].append("later")
+    assert mapping.apply({"id": "1"}).entity_updates[0]["attributes"]["tags"] == ["a"]
 
 
 @pytest.mark.parametrize(
@@ -1365,7 +1382,7 @@ def test_keep_contract_in_sync_sap_event(simulate, engine, entity_attributes, re
 def test_keep_contract_in_sync_same_event_as_json(simulate, engine):
     payload = parse_payload(KCIS_XML, "xml")
     as_object = simulate(KCIS_CONFIG, payload)
-    as_text = simulate(KCIS_CONFIG, __import__("json").dumps(payload), "json")
+    as_text = simulate(KCIS_CONFIG, json.dumps(payload), "json")
     assert as_object == as_text
     assert as_object["entity_updates"] == KCIS_ENTITY_UPDATES
 

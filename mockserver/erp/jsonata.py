@@ -10,13 +10,14 @@ Both engines are wrapped so that they agree with the JavaScript reference implem
 - ``evaluate`` returns :data:`UNDEFINED` for a JSONata undefined result, distinct from JSON null.
 - Numbers are normalised: a whole float below 1e21 becomes an int (JavaScript prints it whole), an
   int of 1e21 or more becomes a float (JavaScript prints it as ``1e+21``), and a non-finite number
-  is an error (as JavaScript's D1001).
+  in the result is an error (as JavaScript's D1001), where jsonatapy would give null.
 - jsonata-python rounds ``$formatNumber`` half-up on the binary value of the number (0.125 gives
   "0.13", 2.675 gives "2.67"). JavaScript rounds half-to-even on the number's decimal text ("0.12",
   "2.68"); a corrected ``$formatNumber`` is registered on every jsonata-python expression.
-- jsonatapy compiled expressions may only be used on the thread that created them, so each
-  :class:`Expression` compiles once per thread. jsonata-python binds the input into the
-  expression's environment unless a bindings dict is given, so every evaluation gets a fresh one.
+- jsonatapy compiled expressions may only be used on the thread that created them, so they are
+  compiled once per thread and kept in a per-thread cache (see ``_ThreadCompiled``). jsonata-python
+  binds the input into the expression's environment unless a bindings dict is given, so every
+  evaluation gets a fresh one.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import math
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -155,28 +157,50 @@ def _to_json_text(expr: str, data: Any) -> str:
         raise JsonataError(expr, f"the input is not JSON: {exc}") from None
 
 
+class _ThreadCompiled(threading.local):
+    """The jsonatapy compiled expressions of the current thread, by source, least recently used first.
+
+    A jsonatapy compiled object may only be used, and only be freed, on the thread that created it:
+    freed on another thread, it is leaked with an error on stderr. An Expression can be released on
+    any thread (cyclic garbage collection runs wherever it is triggered), so it must not own compiled
+    objects. This cache does: it lives as long as the module, and a thread's entries are freed by
+    that thread, when evicted or when the thread ends. It holds no application data.
+    """
+
+    def __init__(self) -> None:
+        self.by_source: OrderedDict[str, Any] = OrderedDict()
+
+
+_RUST_COMPILED = _ThreadCompiled()
+_RUST_COMPILED_PER_THREAD: Final = 512
+
+
 class _RustExpression(Expression):
     engine = JSONATAPY
 
     def __init__(self, source: str) -> None:
         super().__init__(source)
-        self._local = threading.local()
-        self._compiled()
+        self._compiled()  # a syntax error surfaces here, on the compiling thread
 
     def _compiled(self) -> Any:
-        compiled = getattr(self._local, "compiled", None)
-        if compiled is None:
-            import jsonatapy
+        cache = _RUST_COMPILED.by_source
+        compiled = cache.get(self.source)
+        if compiled is not None:
+            cache.move_to_end(self.source)
+            return compiled
+        import jsonatapy
 
-            try:
-                compiled = jsonatapy.compile(self.source)
-            except Exception as exc:
-                raise JsonataError(self.source, str(exc)) from None
-            except BaseException as exc:
-                if not _is_panic(exc):
-                    raise
-                raise JsonataError(self.source, f"engine panic: {exc}") from None
-            self._local.compiled = compiled
+        try:
+            compiled = jsonatapy.compile(self.source)
+        except Exception as exc:
+            raise JsonataError(self.source, str(exc)) from None
+        except BaseException as exc:
+            if not _is_panic(exc):
+                raise
+            raise JsonataError(self.source, f"engine panic: {exc}") from None
+        cache[self.source] = compiled
+        if len(cache) > _RUST_COMPILED_PER_THREAD:
+            cache.popitem(last=False)
         return compiled
 
     def evaluate(self, data: Any, bindings: dict[str, Any] | None = None) -> Any:
@@ -192,7 +216,26 @@ class _RustExpression(Expression):
             raise JsonataError(self.source, f"engine panic: {exc}") from None
         if result is None:
             return UNDEFINED
+        if "null" in result and _has_non_finite(self._python_result(compiled, data, bindings)):
+            # JSON text writes an infinite number as null; JavaScript fails with D1001 instead.
+            raise JsonataError(self.source, "D1001: Number out of range")
         return _normalise(self.source, orjson.loads(result))
+
+    def _python_result(self, compiled: Any, data: Any, bindings: dict[str, Any] | None) -> Any:
+        try:
+            return compiled.evaluate(None if data is UNDEFINED else data, dict(bindings) if bindings else None)
+        except Exception as exc:
+            raise JsonataError(self.source, str(exc)) from None
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, list):
+        return any(_has_non_finite(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    return False
 
 
 class _PythonExpression(Expression):

@@ -223,12 +223,13 @@ class _Value:
         self.expression: Expression | None = None
         self.path: JsonPath | None = None
         self.source: str | None = None
+        self.constant: Any = None
         present = [key for key in ("field", "jsonataExpression", "constant") if key in spec]
         if len(present) != 1:
             raise MappingError(entity, field, None, "needs exactly one of `field`, `jsonataExpression` or `constant`")
         self.kind = present[0]
         if self.kind == "constant":
-            self.constant = spec["constant"]
+            self.constant = copy.deepcopy(spec["constant"])  # later changes to the config must not leak in
         elif self.kind == "jsonataExpression":
             self.expression = compiler.expression(spec["jsonataExpression"], entity, field)
             self.source = self.expression.source
@@ -245,8 +246,11 @@ class _Value:
         if self.expression is not None:
             return _evaluate(self.expression, data, entity, self.field)
         if self.path is not None:
-            return self.path.find(data)
-        return data.get(self.source, UNDEFINED) if isinstance(data, dict) else UNDEFINED
+            value = self.path.find(data)
+        else:
+            value = data.get(self.source, UNDEFINED) if isinstance(data, dict) else UNDEFINED
+        # Updates must not share objects with the payload, which the caller still owns.
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
 
     def required(self, data: Any, entity: str) -> Any:
         """The value of a unique id, which must be defined and not null."""

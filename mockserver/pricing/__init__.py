@@ -1,7 +1,7 @@
 """epilot's pricing: the line-item engine, spot market prices and the catalog query language."""
 
 from .catalog import Catalog, DictCatalog
-from .catalog_query import CatalogQueryError, matches, parse_catalog_query, parse_sort
+from .catalog_query import CatalogQueryError, matches, parse_catalog_query, parse_sort, sort_entities
 from .engine import compute_pricing_details, price_order_payload
 from .errors import PricingInputError, UnknownCatalogIdError
 from .jsnum import js_number_string
@@ -21,4 +21,5 @@ __all__ = [
     "parse_catalog_query",
     "parse_sort",
     "price_order_payload",
+    "sort_entities",
 ]

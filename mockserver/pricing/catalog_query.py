@@ -331,3 +331,27 @@ def parse_sort(sort: str | None) -> list[tuple[str, bool]]:
             raise CatalogQueryError(f"unknown sort direction {words[1]!r} (use ASC or DESC)", position)
         keys.append((words[0], direction == "DESC"))
     return keys
+
+
+def _sort_value(entity: dict[str, Any], field: str) -> tuple[int, Any] | None:
+    values = [v for v in _field_values(entity, field.split(".")) if v is not None]
+    if not values:
+        return None
+    value = values[0]
+    if isinstance(value, bool):
+        return (0, Decimal(int(value)))
+    if isinstance(value, int | float):
+        return (0, Decimal(repr(value)))
+    return (1, str(value).casefold())
+
+
+def sort_entities(entities: list[dict[str, Any]], keys: list[tuple[str, bool]]) -> list[dict[str, Any]]:
+    """``entities`` ordered by ``keys`` from :func:`parse_sort`: case-insensitive, numbers before text,
+    entities without the field last in either direction, ties in their original order."""
+    ordered = list(entities)
+    for field, descending in reversed(keys):
+        keyed = [(_sort_value(e, field), e) for e in ordered]
+        present = sorted((pair for pair in keyed if pair[0] is not None), key=lambda pair: pair[0],
+                         reverse=descending)
+        ordered = [e for _, e in present] + [e for key, e in keyed if key is None]
+    return ordered

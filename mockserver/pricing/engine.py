@@ -12,17 +12,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from .catalog import Catalog, Resolver, snapshot
+from .catalog import Catalog, Resolver
 from .coupons import applicable_coupons, unlocked_coupon_ids
 from .errors import PricingInputError
 from .items import (
     BILLING_PERIODS,
-    COMPUTED_ITEM_KEYS,
     ON_REQUEST,
     PRICING_MODELS,
     ItemPricer,
     ParentLine,
     PricedItem,
+    echoed_line,
     effective_period,
     money,
     yearly_to_period,
@@ -115,12 +115,8 @@ class _Engine:
             gross = sum((c.unit.gross for c in components if not c.on_request), ZERO)
             after_cashback = gross - yearly_to_period(cashback[1], period)
 
-        out_line = {k: v for k, v in line.items() if k not in COMPUTED_ITEM_KEYS and k != "item_components"}
-        if price and snapshot(line.get("_price")) is None:
-            out_line["_price"] = price
-        product = self.resolver.product(line, where)
-        if product is not None and snapshot(line.get("_product")) is None:
-            out_line["_product"] = product
+        out_line = echoed_line(line, where, price, self.resolver.product(line, where))
+        out_line.pop("item_components", None)
         if price.get("pricing_model") in PRICING_MODELS:
             out_line["pricing_model"] = price["pricing_model"]
         out_line["type"] = price_type

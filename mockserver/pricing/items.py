@@ -25,7 +25,19 @@ from .catalog import Resolver, snapshot
 from .coupons import Coupon, best_coupon
 from .errors import PricingInputError
 from .jsnum import js_number_string, json_number
-from .numbers import HUNDRED, ONE, ZERO, div, mul, parse_decimal, parse_quantity, q12, to_cents, truncate12
+from .numbers import (
+    HUNDRED,
+    ONE,
+    ZERO,
+    div,
+    is_json_number,
+    mul,
+    parse_decimal,
+    parse_quantity,
+    q12,
+    to_cents,
+    truncate12,
+)
 from .periods import PER_YEAR, convert_period_value
 from .tiers import graduated_shares, parse_tiers, select_tier
 
@@ -209,6 +221,20 @@ class PricedItem:
         return fields
 
 
+def echoed_line(line: dict[str, Any], where: str, price: dict[str, Any],
+                product: dict[str, Any] | None) -> dict[str, Any]:
+    """The input line as the output starts from: stale computed fields dropped, a non-numeric quantity
+    replaced by the quantity it counted as, and entities looked up in the catalog attached."""
+    out = {k: v for k, v in line.items() if k not in COMPUTED_ITEM_KEYS}
+    if "quantity" in line and not is_json_number(line["quantity"]):
+        out["quantity"] = json_number(parse_quantity(line["quantity"], f"{where}.quantity"))
+    if price and snapshot(line.get("_price")) is None:
+        out["_price"] = price
+    if product is not None and snapshot(line.get("_product")) is None:
+        out["_product"] = product
+    return out
+
+
 def effective_period(price_type: str, billing_period: object) -> str | None:
     """The billing period a recurring price is charged per (monthly when it names none)."""
     if price_type != "recurring":
@@ -277,11 +303,7 @@ class ItemPricer:
             cashback = Cashback(coupon.cashback_period, mul(per_unit, multiplier))
             after_cashback = base.gross - yearly_to_period(cashback.amount, period)
 
-        out_line = {k: v for k, v in line.items() if k not in COMPUTED_ITEM_KEYS}
-        if price and snapshot(line.get("_price")) is None:
-            out_line["_price"] = price
-        if product is not None and snapshot(line.get("_product")) is None:
-            out_line["_product"] = product
+        out_line = echoed_line(line, where, price, product)
         display = price.get("price_display_in_journeys") or line.get("price_display_in_journeys")
         currency = price.get("unit_amount_currency") or line.get("unit_amount_currency") or "EUR"
         return PricedItem(
@@ -351,12 +373,12 @@ class ItemPricer:
             if model == "tiered_flatfee":
                 return (tier.flat_fee if tier else ZERO), per_quantity, None
             return (tier.unit_amount if tier else ZERO), scaled, None
-        raw = line.get("unit_amount_decimal")
+        raw, source = line.get("unit_amount_decimal"), f"{where}.unit_amount_decimal"
         if raw in (None, "") and parent is None:
-            raw = price.get("unit_amount_decimal")
+            raw, source = price.get("unit_amount_decimal"), f"{where}._price.unit_amount_decimal"
         if raw in (None, ""):
-            raw = "0"
-        return truncate12(parse_decimal(raw, f"{where}.unit_amount_decimal")), scaled, None
+            return ZERO, scaled, None
+        return truncate12(parse_decimal(raw, source)), scaled, None
 
     @staticmethod
     def _tiers_details(shares: list[tuple[Decimal, Decimal, Decimal]], tax: TaxInfo,

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,7 +32,7 @@ from .jsnum import js_number_string, json_number
 from .numbers import pricing_context, q12
 
 MARKETS = ("day_ahead",)
-ZONES = {"AT": ZoneInfo("Europe/Vienna"), "DE-LU": ZoneInfo("Europe/Berlin")}
+ZONES = MappingProxyType({"AT": ZoneInfo("Europe/Vienna"), "DE-LU": ZoneInfo("Europe/Berlin")})
 FREQUENCIES = ("PT15M", "PT1H", "P1D", "P1M")
 MAX_POINTS = 50_000
 MAX_SPAN = timedelta(days=5 * 366)  # prices are generated from quarter-hours: bound the work
@@ -40,7 +42,7 @@ _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # Levels in hundredths of EUR/MWh (8_500 = 85.00 EUR/MWh = 8.5 ct/kWh).
 _MONTH_LEVEL = (10_500, 9_800, 8_600, 7_400, 6_600, 6_900, 7_800, 8_200, 8_900, 9_600, 10_400, 11_200)
-_ZONE_OFFSET = {"AT": 700, "DE-LU": 0}
+_ZONE_OFFSET = MappingProxyType({"AT": 700, "DE-LU": 0})
 _HOUR_SHAPE = (-1_900, -2_300, -2_600, -2_700, -2_400, -1_200, 900, 2_300, 2_600, 1_400, 0, -800,
                -1_300, -1_400, -900, 0, 1_300, 2_900, 3_900, 3_600, 2_400, 1_100, 200, -900)
 # How strongly the sun flattens noon prices, in percent of the noon dip, per month.
@@ -48,12 +50,12 @@ _SOLAR = (25, 35, 55, 80, 100, 110, 110, 95, 70, 45, 25, 20)
 _NOON_DIP = (0, 0, 0, 0, 0, 0, 0, -200, -900, -1_900, -2_900, -3_600, -4_000, -3_800, -3_000, -1_900, -800,
              -100, 0, 0, 0, 0, 0, 0)
 # Chance in percent that a day of April..September is a solar-surplus day (noon prices below zero).
-_SURPLUS_CHANCE = {"AT": 4, "DE-LU": 14}
-_WEEKEND = {5: -1_400, 6: -2_200}
+_SURPLUS_CHANCE = MappingProxyType({"AT": 4, "DE-LU": 14})
+_WEEKEND = MappingProxyType({5: -1_400, 6: -2_200})
 PRICE_FLOOR, PRICE_CAP = -50_000, 400_000  # the exchange's harmonised limits, -500 and 4000 EUR/MWh
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...] | dict[str, Any]) -> None:
+def _check_choice(name: str, value: str, allowed: Collection[str]) -> None:
     if value not in allowed:
         raise PricingInputError(f"{name}: {value!r} is not supported (use one of {', '.join(allowed)})")
 

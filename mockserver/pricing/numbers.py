@@ -72,6 +72,11 @@ def is_number(value: object) -> bool:
     return isinstance(value, str) and bool(_NUMERIC.match(value))
 
 
+def is_json_number(value: object) -> bool:
+    """Whether ``value`` is what a JSON number parses to (an int or a finite float, not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def parse_decimal(value: object, where: str) -> Decimal:
     """A JSON number or numeric string as an exact Decimal, or PricingInputError naming ``where``."""
     if not is_number(value):

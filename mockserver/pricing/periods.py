@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from types import MappingProxyType
 
 from .numbers import q12
 
-PER_YEAR = {"yearly": 1, "every_6_months": 2, "every_quarter": 4, "monthly": 12, "weekly": 52}
+PER_YEAR = MappingProxyType({"yearly": 1, "every_6_months": 2, "every_quarter": 4, "monthly": 12, "weekly": 52})
 RECURRING_PERIODS = tuple(PER_YEAR)
 
 

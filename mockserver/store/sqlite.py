@@ -7,6 +7,7 @@ attributes get expression indexes, so unique-id lookups stay fast on large world
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 import threading
@@ -164,9 +165,32 @@ class SQLiteStore(Store):
         return entity
 
     def put_many(self, entities: list[Entity]) -> None:
+        """Insert or replace many entities in one transaction (bulk statements: fast initial loads)."""
+        rows, relations, ids = [], [], []
+        for entity in entities:
+            entity_id, schema = entity.get("_id"), entity.get("_schema")
+            if not isinstance(entity_id, str) or not isinstance(schema, str):
+                raise ValueError("an entity needs a string _id and _schema")
+            ids.append((entity_id,))
+            rows.append((entity_id, schema, entity.get("_title"), entity.get("_created_at"),
+                         entity.get("_updated_at"), _json(entity)))
+            relations += [(r.source, r.attribute, r.target, _json(list(r.tags))) for r in iter_relations(entity)]
         with self.transaction():
-            for entity in entities:
-                self.put(entity)
+            self.conn.executemany("DELETE FROM relations WHERE src = ?", ids)
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO entities(id, schema, title, created_at, updated_at, doc) VALUES (?,?,?,?,?,?)",
+                rows)
+            self.conn.executemany("INSERT OR REPLACE INTO relations(src, attribute, dst, tags) VALUES (?,?,?,?)",
+                                  relations)
+
+    def record_put_many(self, kind: str, items: list[tuple[str, str | None, dict[str, Any]]]) -> None:
+        with self.transaction():
+            rows = []
+            for record_id, parent, doc in items:
+                self._seq += 1
+                rows.append((kind, record_id, parent, self._seq, _json(doc)))
+            self.conn.executemany("INSERT OR REPLACE INTO records(kind, id, parent, seq, doc) VALUES (?,?,?,?,?)",
+                                  rows)
 
     def delete(self, entity_id: str) -> bool:
         with self.transaction():
@@ -198,8 +222,9 @@ class SQLiteStore(Store):
         where = ["schema = ?"]
         args: list[Any] = [schema]
         for name, value in attributes.items():
-            where.append(f"{attr_expr(name)} = ?")
-            args.append(value)
+            sql, clause_args = _filter(Filter(name, "eq", value))  # matches array items too (emails, tags)
+            where.append(sql)
+            args.extend(clause_args)
         with self._lock:
             rows = self.conn.execute(f"SELECT doc FROM entities WHERE {' AND '.join(where)} ORDER BY created_at",
                                      args).fetchall()
@@ -313,6 +338,27 @@ class SQLiteStore(Store):
     def _clear(self) -> None:
         for table in ("entities", "relations", "records", "meta"):
             self.conn.execute(f"DELETE FROM {table}")
+
+    def copy_from(self, path: str) -> None:
+        """Replace the whole database with the one in ``path`` (SQLite's backup API: fast, consistent)."""
+        with self._lock:
+            source = sqlite3.connect(path)
+            try:
+                source.backup(self.conn)
+            finally:
+                source.close()
+            self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
+
+    def save_to(self, path: str) -> None:
+        """Write the whole database to ``path`` atomically."""
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with self._lock:
+            target = sqlite3.connect(tmp)
+            try:
+                self.conn.backup(target)
+            finally:
+                target.close()
+        os.replace(tmp, path)
 
     def checkpoint(self) -> None:
         with self._lock:

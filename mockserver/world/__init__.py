@@ -1,21 +1,25 @@
 """The seeded epilot world: a faker-backed tenant (catalog, customers, contracts, meters and
-readings, billing, portals and demo logins) generated as plain data for the store to hold."""
+readings, billing, portals and demo logins) generated as plain data for the store to hold.
 
-from .generator import DEMO_TOKEN, ORG_ID, demo_token, generate_world
-from .model import RECORD_KINDS, PortalLogin, World
-from .sizes import PRESETS, WorldSize, parse_world_size
-from .timeline import WORLD_NOW
+Names are imported lazily: a server that finds its world in the cache never loads the generator.
+"""
 
-__all__ = [
-    "DEMO_TOKEN",
-    "ORG_ID",
-    "PRESETS",
-    "RECORD_KINDS",
-    "WORLD_NOW",
-    "PortalLogin",
-    "World",
-    "WorldSize",
-    "demo_token",
-    "generate_world",
-    "parse_world_size",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "DEMO_TOKEN": "generator", "ORG_ID": "generator", "demo_token": "generator", "generate_world": "generator",
+    "RECORD_KINDS": "model", "PortalLogin": "model", "World": "model",
+    "PRESETS": "sizes", "WorldSize": "sizes", "parse_world_size": "sizes",
+    "WORLD_NOW": "timeline",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

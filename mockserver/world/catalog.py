@@ -7,7 +7,7 @@ gross amounts (German consumer prices); amounts in entities are cents, ``*_decim
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -59,19 +59,6 @@ class Tariff:
     def name(self) -> str:
         return self.product["name"]
 
-    def variable_prices(self) -> list[CatalogPrice]:
-        found: list[CatalogPrice] = []
-        for price in self.prices:
-            found.extend(c for c in (price.components or (price,)) if c.role.startswith("energy"))
-        return found
-
-    def base_price(self) -> CatalogPrice:
-        for price in self.prices:
-            for part in price.components or (price,):
-                if part.role == "base":
-                    return part
-        raise LookupError(f"tariff {self.name} has no base price")
-
 
 @dataclass
 class Catalog:
@@ -89,6 +76,10 @@ class Catalog:
             raw = self._snapshots[entity["_id"]] = orjson.dumps(entity)
         return orjson.loads(raw)
 
+    def set_promo_uses(self, uses: int) -> None:
+        """Record how often the WILLKOMMEN code was redeemed on the generated orders."""
+        self.coupons["promo"]["promo_codes"][0]["uses"] = uses
+
 
 _TARIFF_TERMS = {
     "billing_duration_amount": 12, "billing_duration_unit": "months",
@@ -104,7 +95,7 @@ class _CatalogBuilder:
         self.products: list[Entity] = []
         self.taxes: dict[str, Entity] = {}
 
-    def created(self) -> tuple[Any, Any]:
+    def created(self) -> tuple[datetime, datetime]:
         created = between(self.rng, at(date(2023, 1, 9), 8), at(date(2024, 6, 28), 17))
         updated = between(self.rng, created, at(date(2026, 9, 30), 17))
         return created, updated
@@ -129,7 +120,7 @@ class _CatalogBuilder:
 
     def price(self, product: Entity, description: str, *, role: str, rate: str, recurring: str | None,
               unit: str, model: str = "per_unit", unit_gross: str | None = None, tiers: tuple[Tier, ...] = (),
-              variable: bool = False, option: bool = True, terms: bool = True) -> CatalogPrice:
+              variable: bool = False, option: bool = True) -> CatalogPrice:
         """A price of ``product``; ``recurring`` is the billing period, None for one-time prices."""
         tax = self.taxes[rate]
         attributes: dict[str, Any] = {"active": True, "description": description,
@@ -151,7 +142,7 @@ class _CatalogBuilder:
             attributes["tiers"] = [_tier_json(t, model) for t in tiers]
         attributes["is_composite_price"] = False
         attributes["price_display_in_journeys"] = "show_as_starting_price" if tiers else "show_price"
-        if recurring and terms:
+        if recurring:
             attributes.update(_TARIFF_TERMS)
         created, updated = self.created()
         entity = self.ctx.entity("price", description, created, updated, [product["name"]], **attributes)

@@ -9,7 +9,7 @@ only referenced.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from . import billing, support
@@ -186,9 +186,7 @@ class CustomerFactory:
                 status = "terminated"
         tariff = self._tariff(kind)
         supply = self._supply(kind, customer.account is not None, solar)
-        ordered = office_hours(rng, start - timedelta(days=rng.randint(14, 45)))
-        if ordered > WORLD_NOW:
-            ordered = WORLD_NOW - timedelta(days=1)
+        ordered = min(office_hours(rng, start - timedelta(days=rng.randint(14, 45))), WORLD_NOW - timedelta(days=1))
         order, yearly = self.sales.tariff_order(customer, tariff, supply, ordered,
                                                 "placed" if status == "approved" else "completed",
                                                 via_journey=rng.random() < 0.7, start=at(start))
@@ -214,7 +212,7 @@ class CustomerFactory:
             "billing_due_day": due_day, "installment_amount": installment, "balance": 0, "balance_currency": "EUR",
             "order": relation(order),
         })
-        signed = ordered + timedelta(days=1)
+        signed = min(ordered + timedelta(days=1), WORLD_NOW)
         contract = ctx.entity("contract", tariff.name, signed, between(rng, signed, WORLD_NOW), [_TAG[kind]],
                               **attributes)
         link_both(customer.contact, "contracts", contract, "customer")
@@ -234,7 +232,7 @@ class CustomerFactory:
         self._documents(customer, contract, signed, settled_2025)
         return open_amount
 
-    def _documents(self, customer: Customer, contract: Entity, signed: Any, settled_2025: bool) -> None:
+    def _documents(self, customer: Customer, contract: Entity, signed: datetime, settled_2025: bool) -> None:
         ctx, rng = self.ctx, self.rng
         number = contract["contract_number"]
         attached = [contract, customer.contact]
@@ -303,9 +301,3 @@ class CustomerFactory:
             phone=[{"_id": short_id(rng), "phone": partner["phone"][0]["phone"], "_tags": ["Geschäftlich"]}],
             address=[dict(partner["address"][0], _tags=["Geschäftlich"])], preferred_language="de")
         return self._portal_user(contact, email, created.date(), self.portals.installer_id)
-
-
-def link_promo_uses(catalog: Catalog, uses: int) -> None:
-    """Record how often the promo code was redeemed on generated orders."""
-    catalog.coupons["promo"]["promo_codes"][0]["uses"] = uses
-

@@ -6,9 +6,11 @@ comes from one ``random.Random(seed)`` (Faker included) and all dates from ``WOR
 
 from __future__ import annotations
 
+import gc
+
 from .catalog import build_catalog
 from .context import WorldContext
-from .customers import CustomerFactory, PortalAccount, link_promo_uses
+from .customers import CustomerFactory, PortalAccount
 from .model import RECORD_KINDS, PortalLogin, World
 from .organization import build_organization
 from .portal import build_portals
@@ -30,6 +32,18 @@ def generate_world(seed: int, size: WorldSize = PRESETS["small"]) -> World:
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     check_size(size)
+    # The world is hundreds of thousands of long-lived dicts: cyclic GC passes over them again and
+    # again while they are built and frees nothing, so it is paused for the duration.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _generate(seed, size)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _generate(seed: int, size: WorldSize) -> World:
     ctx = WorldContext(seed, ORG_ID)
     catalog = build_catalog(ctx, size.products)
     org = build_organization(ctx, catalog, size.partners, size.campaigns)
@@ -42,7 +56,7 @@ def generate_world(seed: int, size: WorldSize = PRESETS["small"]) -> World:
             accounts.append(account)
     active_partners = [p for p in org.partners if p["status"] == "Active" and p["partner_type"] == "installer"]
     accounts.extend(factory.installer(partner) for partner in active_partners[:INSTALLER_LOGINS])
-    link_promo_uses(catalog, factory.sales.promo_uses)
+    catalog.set_promo_uses(factory.sales.promo_uses)
     logins = [
         PortalLogin(token=demo_token(n), portal_user_id=a.user["_id"], contact_id=a.contact["_id"], email=a.email,
                     display_name=a.display_name, portal_id=a.portal_id)

@@ -135,11 +135,12 @@ class MeterFactory:
             number = f"1{code}{rng.randint(10 ** 9, 10 ** 10 - 1)}"
             used_for = "heat_pump" if supply.kind == "heat_pump" else "household"
         installed = min(start, date(2026, 6, 30)) - timedelta(days=rng.randint(0, 2500))
-        created = min(between(rng, at(start - timedelta(days=40), 8), at(start, 17)), WORLD_NOW)
+        created = min(between(rng, at(start - timedelta(days=40), 7), at(start - timedelta(days=1), 17)), WORLD_NOW)
+        updated = between(rng, created, WORLD_NOW)
         location = dict(location, _tags=["Zählerplatz"], additional_info=rng.choice(("Keller", "Hausanschlussraum",
                                                                                      "Treppenhaus", "Garage")))
         meter = self.ctx.entity(
-            "meter", number, created, between(rng, created, WORLD_NOW), [_SECTOR_TAG[supply.sector]],
+            "meter", number, created, updated, [_SECTOR_TAG[supply.sector]],
             meter_number=number, meter_type=meter_type, sector=supply.sector, ma_lo_id=ma_lo_id(rng),
             me_lo_id=me_lo_id(rng, location["postal_code"]),
             tariff_type="dual_tariff" if supply.high_tariff_share is not None else "single_tariff",
@@ -150,22 +151,21 @@ class MeterFactory:
         link(meter, "contract", contract)
         link(contract, "meters", meter)
         for counter_spec in _counter_specs(supply):
-            self._counter(meter, contact, supply, counter_spec, start, end)
+            self._counter(meter, contact, supply, counter_spec, (created, updated), (start, end))
         return meter
 
-    def _counter(self, meter: Entity, contact: Entity, supply: Supply, spec: dict[str, Any], start: date,
-                 end: date | None) -> Entity:
+    def _counter(self, meter: Entity, contact: Entity, supply: Supply, spec: dict[str, Any],
+                 stamps: tuple[datetime, datetime], period: tuple[date, date | None]) -> Entity:
         unit = "m3" if supply.kind == "gas" else "kWh"
         attributes: dict[str, Any] = {"obis_number": spec["obis"], "direction": spec["direction"]}
         if spec.get("tariff_type"):
             attributes["tariff_type"] = spec["tariff_type"]
         attributes.update(unit=unit, conversion_factor=GAS_KWH_PER_M3 if unit == "m3" else 1, transformer_ratio=1)
-        counter = self.ctx.entity("meter_counter", spec["title"], parse_iso(meter["_created_at"]),
-                                  parse_iso(meter["_updated_at"]), [spec["tag"]], **attributes)
+        counter = self.ctx.entity("meter_counter", spec["title"], *stamps, [spec["tag"]], **attributes)
         counter["meter"] = relation(meter)
         link(meter, "counters", counter, [spec["tag"]])
         annual = spec["annual_kwh"] / GAS_KWH_PER_M3 if unit == "m3" else spec["annual_kwh"]
-        summary = self._readings(meter, counter, contact, PROFILES[spec["profile"]], annual, start, end,
+        summary = self._readings(meter, counter, contact, PROFILES[spec["profile"]], annual, *period,
                                  decimals=2 if unit == "m3" else 1)
         if summary is not None:
             counter["last_reading"], counter["last_reading_date"], counter["current_consumption"] = summary
@@ -213,10 +213,6 @@ class MeterFactory:
 
 
 _SECTOR_TAG = {"power": "Strom", "gas": "Gas"}
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
 
 
 def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...]) -> str:

@@ -4,7 +4,7 @@ targets, email templates, product recommendations and the catalog's documents.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from .addresses import ascii_slug, landline, pick_city, street_address
@@ -71,7 +71,7 @@ class Organization:
     email_templates: dict[str, Entity]
 
 
-def _stamp(ctx: WorldContext, first: date, last: date) -> tuple[Any, Any]:
+def _stamp(ctx: WorldContext, first: date, last: date) -> tuple[datetime, datetime]:
     created = between(ctx.rng, at(first, 7), at(last, 17))
     return created, between(ctx.rng, created, WORLD_NOW)
 
@@ -98,7 +98,8 @@ def _partners(ctx: WorldContext, count: int) -> list[Entity]:
         email = f"kontakt@{ascii_slug(name).replace('.', '-')}.example.de"
         city = pick_city(ctx.rng)
         created, updated = _stamp(ctx, date(2022, 3, 1), date(2025, 12, 31))
-        status = "Active" if ctx.rng.random() < 0.85 else ctx.rng.choice(("Pending", "Deactivated"))
+        # The first partner is always active: it owns the installer portal's demo logins.
+        status = "Active" if ctx.rng.random() < 0.85 or n == 0 else ctx.rng.choice(("Pending", "Deactivated"))
         attributes: dict[str, Any] = {
             "name": name, "partner_type": kind,
             "email": [{"email": email, "_tags": ["Primary"]}],

@@ -51,9 +51,9 @@ class Sales:
         rng = self.ctx.rng
         extra: dict[str, Any] = {"dates": [{"_tags": ["Lieferbeginn"], "dates": "", "value": iso(start)}]}
         roll = rng.random()
-        if first is not None and tariff.kind in ("power", "gas") and roll < 0.25:
-            promo = roll < 0.1
-            coupon = self.catalog.coupons["promo" if promo else "cashback"]
+        promo = roll < 0.1
+        coupon = self.catalog.coupons["promo" if promo else "cashback"]
+        if first is not None and roll < 0.25 and first["price_id"] in _price_ids(coupon):
             items.apply_cashback(first, coupon)
             if promo:
                 self.promo_uses += 1
@@ -144,3 +144,6 @@ class Sales:
                      **payload},
             journey=relation(journey), entities=relation(customer.contact, result))
 
+
+def _price_ids(coupon: Entity) -> set[str]:
+    return {item["entity_id"] for item in coupon["prices"]["$relation"]}

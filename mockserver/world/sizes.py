@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 CORE_PRODUCTS = 9
@@ -21,9 +21,6 @@ class WorldSize:
     products: int = 10
     partners: int = 3
     campaigns: int = 2
-
-    def describe(self) -> str:
-        return ",".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
 
 
 PRESETS: MappingProxyType[str, WorldSize] = MappingProxyType({
@@ -49,6 +46,8 @@ def parse_world_size(text: str) -> WorldSize:
     size = PRESETS["small"]
     if "=" not in parts[0]:
         name = parts.pop(0).lower()
+        if name in _MIN:
+            raise ValueError(f"world size key '{name}' needs a value, e.g. '{name}=500'")
         if name not in PRESETS:
             raise ValueError(f"unknown world size '{name}': {_HELP}")
         size = PRESETS[name]

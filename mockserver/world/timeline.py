@@ -7,8 +7,9 @@ from calendar import monthrange
 from datetime import UTC, date, datetime, timedelta
 
 WORLD_NOW = datetime(2026, 11, 1, tzinfo=UTC)
-"""The moment the generated world describes: every timestamp in it lies at or before this one
-(except the start dates of contracts that are approved but not yet supplied)."""
+"""The moment the generated world describes. Everything that happened (creation, updates, readings,
+payments, messages) lies at or before it; only dates that are future by nature (supply start of an
+approved contract, quote expiry, requested dates, calibration deadlines) lie after it."""
 
 MONTHS_DE = ("Januar", "Februar", "März", "April", "Mai", "Juni", "Juli", "August", "September", "Oktober",
              "November", "Dezember")
@@ -19,10 +20,6 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
-def day(value: date) -> str:
-    return value.isoformat()
-
-
 def add_months(value: date, months: int) -> date:
     """The same day ``months`` later (or earlier), clamped to the length of the target month."""
     year, month = divmod(value.year * 12 + value.month - 1 + months, 12)
@@ -31,10 +28,6 @@ def add_months(value: date, months: int) -> date:
 
 def month_end(value: date) -> date:
     return value.replace(day=monthrange(value.year, value.month)[1])
-
-
-def month_start(value: date) -> date:
-    return value.replace(day=1)
 
 
 def at(value: date, hour: int = 0, minute: int = 0) -> datetime:

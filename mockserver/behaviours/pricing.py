@@ -1,0 +1,354 @@
+"""Pricing API behaviours: price computation, orders and checkout in the world, the catalog,
+promo codes, availability, spot market prices and external integrations.
+
+Prices are computed by ``mockserver.pricing`` (epilot's pricing semantics, fixed-point). Line items
+are priced from their embedded snapshots, or from the world's catalogue by id.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date
+from typing import Any
+
+from ..errors import Reject
+from ..pricing import (
+    CatalogQueryError,
+    PricingInputError,
+    UnknownCatalogIdError,
+    average_market_price,
+    compute_pricing_details,
+    historic_market_prices,
+    matches,
+    parse_catalog_query,
+    price_order_payload,
+)
+from ..pricing import parse_sort as parse_catalog_sort
+from ..pricing.catalog_query import sort_entities
+from ..store.base import Query
+from . import BehaviourSet
+from . import common as c
+
+behaviours = BehaviourSet("pricing")
+AVAILABILITY_KIND = "availability_file"  # records: a product's availability rules as CSV text
+CREDENTIALS_KIND = "integration_credentials"
+AVAILABILITY_COLUMNS = ("postal_code", "city", "street", "street_number", "start_date", "end_date")
+
+
+class StoreCatalog:
+    """The pricing engine's catalogue lookups, against the world."""
+
+    def __init__(self, call: Any, org_known: bool = True) -> None:
+        self.store = c.store(call)
+        self.org_known = org_known
+
+    def _get(self, schema: str, entity_id: str) -> dict[str, Any] | None:
+        if not self.org_known:
+            return None
+        entity = self.store.get(entity_id)
+        return entity if entity is not None and entity.get("_schema") == schema else None
+
+    def price(self, entity_id: str) -> dict[str, Any] | None:
+        return self._get("price", entity_id)
+
+    def product(self, entity_id: str) -> dict[str, Any] | None:
+        return self._get("product", entity_id)
+
+    def coupon(self, entity_id: str) -> dict[str, Any] | None:
+        return self._get("coupon", entity_id)
+
+    def tax(self, entity_id: str) -> dict[str, Any] | None:
+        return self._get("tax", entity_id)
+
+
+def _org_known(call: Any, header: str = "X-Ivy-Org-ID") -> bool:
+    """Public operations name the organisation in a header; only the world's org has a catalogue."""
+    org = call.headers.get(header)
+    return org is None or org == c.world(call).org_id
+
+
+def _priced(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        return fn(*args, **kwargs)
+    except UnknownCatalogIdError as exc:
+        raise Reject("not_found", str(exc)) from None
+    except PricingInputError as exc:
+        raise Reject("bad_request", str(exc)) from None
+
+
+# -- compute, orders, checkout --------------------------------------------------------------------
+
+@behaviours("$calculatePricingDetails")
+def calculate_pricing_details(call: Any) -> Any:
+    body = call.body or {}
+    result = _priced(compute_pricing_details, body.get("line_items") or [],
+                     redeemed_promos=body.get("redeemed_promos"), catalog=StoreCatalog(call))
+    return call.json(result)
+
+
+def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog) -> tuple[dict, dict | None]:
+    priced = _priced(price_order_payload, payload, catalog=catalog)
+    attributes = {k: v for k, v in payload.items() if k not in ("contact", "line_items")}
+    attributes.update(priced)
+    attributes.setdefault("status", "draft")
+    contact = None
+    if payload.get("contact"):
+        contact = c.store(call).get(payload["contact"])
+        if contact is None or contact.get("_schema") != "contact":
+            raise Reject("not_found", f"contact {payload['contact']} not found")
+        c.add_relation(attributes, "customer", contact)
+    return attributes, contact
+
+
+def create_order_in_world(call: Any, payload: dict[str, Any], catalog: StoreCatalog) -> dict[str, Any]:
+    attributes, contact = _order_attributes(call, payload, catalog)
+    w = c.world(call)
+    attributes["order_number"] = f"OR-{w.new_id()[:8].upper()}"
+    attributes["_title"] = attributes["order_number"]
+    with w.store.transaction():
+        order = c.create_entity(call, "order", attributes)
+        if contact is not None:
+            c.add_relation(contact, "orders", order)
+            c.save(call, c.apply_patch(call, contact, {}))
+    return order
+
+
+@behaviours("createOrder")
+def create_order(call: Any) -> Any:
+    return call.json(create_order_in_world(call, call.body, StoreCatalog(call)), status=201)
+
+
+@behaviours("putOrder")
+def put_order(call: Any) -> Any:
+    existing = c.store(call).get(call.params["id"])
+    if existing is None or existing.get("_schema") != "order":
+        raise Reject("not_found", f"order {call.params['id']} not found")
+    attributes, contact = _order_attributes(call, call.body, StoreCatalog(call))
+    for key in ("order_number", "_title"):
+        if existing.get(key):
+            attributes[key] = existing[key]
+    order = c.save(call, c.apply_patch(call, existing, attributes, replace=True))
+    if contact is not None and order["_id"] not in c.relation_ids(contact.get("orders")):
+        c.add_relation(contact, "orders", order)
+        c.save(call, c.apply_patch(call, contact, {}))
+    return call.json(order)
+
+
+@behaviours("$checkoutCart")
+def checkout_cart(call: Any) -> Any:
+    body = call.body
+    cart = body["cart"]
+    if isinstance(cart, str):
+        raise Reject("not_found", f"cart {cart} not found (stored carts are not part of the mock; send the cart)")
+    mode = body.get("mode") or "create_order"
+    payload: dict[str, Any] = {"line_items": cart["line_items"], "redeemed_promos": body.get("redeemed_promos") or [],
+                               "status": "quote" if mode == "create_quote" else cart.get("status", "placed"),
+                               "source_type": "journey"}
+    customer = cart.get("customer") or {}
+    for src, dst in (("first_name", "billing_first_name"), ("last_name", "billing_last_name"),
+                     ("email", "billing_email"), ("phone", "billing_phone"), ("company_name", "billing_company_name"),
+                     ("vat_id", "billing_vat")):
+        if customer.get(src):
+            payload[dst] = customer[src]
+    for key in ("billing_address", "delivery_address"):
+        if isinstance(cart.get(key), dict):
+            payload[key] = [cart[key]]
+    if isinstance(cart.get("payment_method"), dict):
+        payload["payment_method"] = [cart["payment_method"]]
+    if cart.get("tags"):
+        payload["_tags"] = cart["tags"]
+    catalog = StoreCatalog(call, _org_known(call))
+    payload["contact"] = _contact_for_checkout(call, customer)
+    if payload["contact"] is None:
+        payload.pop("contact")
+    order = create_order_in_world(call, payload, catalog)
+    return call.json({"order": order})
+
+
+def _contact_for_checkout(call: Any, customer: dict[str, Any]) -> str | None:
+    if not customer.get("email"):
+        return None
+    from .portal.users import contacts_by_email
+
+    found = contacts_by_email(call, customer["email"])
+    return found[0]["_id"] if found else None
+
+
+# -- catalog and promo codes ------------------------------------------------------------------------
+
+def _catalog_entities(call: Any, org_known: bool) -> list[dict[str, Any]]:
+    if not org_known:
+        return []
+    page = c.store(call).query(Query(schemas=("product", "price"), limit=100_000, sort=(("_created_at", False),)))
+    return page.items
+
+
+def _search_catalog(call: Any, org_known: bool) -> Any:
+    body = call.body or {}
+    try:
+        node = parse_catalog_query(body.get("q") or "")
+        keys = parse_catalog_sort(body["sort"]) if body.get("sort") else []
+    except CatalogQueryError as exc:
+        raise Reject("bad_request", f"invalid catalog query: {exc}") from None
+    found = [e for e in _catalog_entities(call, org_known) if matches(node, e)]
+    if keys:
+        found = sort_entities(found, keys)
+    offset = int(body.get("from") or 0)
+    size = int(body["size"]) if body.get("size") is not None else 50
+    return call.json({"hits": len(found), "results": found[offset:offset + size]})
+
+
+@behaviours("$searchCatalog")
+def search_catalog(call: Any) -> Any:
+    return _search_catalog(call, _org_known(call))
+
+
+@behaviours("$privateSearchCatalog")
+def private_search_catalog(call: Any) -> Any:
+    return _search_catalog(call, True)
+
+
+@behaviours("$validatePromoCodes")
+def validate_promo_codes(call: Any) -> Any:
+    body = call.body
+    codes = {str(code).strip().lower() for code in body["promo_codes"]}
+    wanted = set(body.get("coupon_ids") or [])
+    coupons = c.store(call).query(Query(schemas=("coupon",), limit=10_000)).items if _org_known(call) else []
+    matched = [cp for cp in coupons if cp.get("active", True)
+               and (not wanted or cp["_id"] in wanted)
+               and any(str(p.get("code", "")).lower() in codes for p in cp.get("promo_codes") or []
+                       if isinstance(p, dict))]
+    return call.json({"matched_coupons": matched})
+
+
+# -- availability --------------------------------------------------------------------------------
+
+def parse_availability(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Rules from an availability file (CSV: postal_code,city,street,street_number,start_date,end_date;
+    a header line is allowed; empty fields match anything; a postal code may end with *)."""
+    rules, errors = [], []
+    for line_no, row in enumerate(csv.reader(io.StringIO(text)), start=1):
+        if not row or all(not cell.strip() for cell in row) or row[0].strip().startswith("#"):
+            continue
+        if line_no == 1 and row[0].strip().lower() == "postal_code":
+            continue
+        if len(row) != len(AVAILABILITY_COLUMNS):
+            errors.append({"line": line_no, "msg": f"expected {len(AVAILABILITY_COLUMNS)} columns, got {len(row)}"})
+            continue
+        rule = dict(zip(AVAILABILITY_COLUMNS, (cell.strip() for cell in row), strict=True))
+        if rule["postal_code"] and not re.fullmatch(r"\d{1,5}\*?", rule["postal_code"]):
+            errors.append({"line": line_no, "msg": f"invalid postal code '{rule['postal_code']}'"})
+            continue
+        bad_date = next((rule[k] for k in ("start_date", "end_date") if rule[k] and not _is_date(rule[k])), None)
+        if bad_date is not None:
+            errors.append({"line": line_no, "msg": f"invalid date '{bad_date}' (expected YYYY-MM-DD)"})
+            continue
+        rules.append(rule)
+    return rules, errors
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _rule_matches(rule: dict[str, Any], location: dict[str, Any], on: str | None) -> bool:
+    code = str(location.get("postal_code") or "")
+    pattern = rule["postal_code"]
+    if pattern and not (code.startswith(pattern[:-1]) if pattern.endswith("*") else code == pattern):
+        return False
+    for key in ("city", "street", "street_number"):
+        if rule[key] and rule[key].lower() != str(location.get(key) or "").lower():
+            return False
+    too_early = bool(on and rule["start_date"] and on < rule["start_date"])
+    too_late = bool(on and rule["end_date"] and on > rule["end_date"])
+    return not (too_early or too_late)
+
+
+def available(call: Any, product_id: str, location: dict[str, Any], on: str | None) -> tuple[bool, str]:
+    record = c.store(call).record_get(AVAILABILITY_KIND, product_id)
+    if record is None:
+        return True, "no availability rules: available everywhere"
+    rules, _errors = parse_availability(record.get("content", ""))
+    if any(_rule_matches(rule, location, on) for rule in rules):
+        return True, "matches an availability rule"
+    return False, "no availability rule matches the location and date"
+
+
+@behaviours("$availabilityCheck")
+def availability_check(call: Any) -> Any:
+    body = call.body
+    location = body["filters"].get("location") or {}
+    on = body["filters"].get("available_date")
+    results, ok = [], []
+    org_known = _org_known(call)
+    for product_id in body["products"]:
+        product = c.store(call).get(product_id) if org_known else None
+        if product is None or product.get("_schema") != "product":
+            results.append({"product_id": product_id, "available": False, "reason": "unknown product"})
+            continue
+        is_available, reason = available(call, product_id, location, on)
+        results.append({"product_id": product_id, "available": is_available, "reason": reason})
+        if is_available:
+            ok.append(product_id)
+    return call.json({"available_products": ok, "check_results": results})
+
+
+@behaviours("$validateAvailabilityFile")
+def validate_availability_file(call: Any) -> Any:
+    record = c.store(call).record_get(AVAILABILITY_KIND, call.params["id"])
+    if record is None:
+        raise Reject("not_found", f"no availability file for {call.params['id']}")
+    rules, errors = parse_availability(record.get("content", ""))
+    return call.json({"status": "error" if errors else "success", "rules_parsed_count": len(rules), "errors": errors})
+
+
+# -- spot market ------------------------------------------------------------------------------------
+
+def _market_meta(call: Any) -> dict[str, Any]:
+    return {"signature": f"mock-{c.world(call).org_id}", "timestamp": c.world(call).now()}
+
+
+@behaviours("$historicMarketPrices")
+def historic_prices(call: Any) -> Any:
+    p = call.params
+    prices = _priced(historic_market_prices, market=p["market"], bidding_zone=p["bidding_zone"],
+                     frequency=p["frequency"], start=p["from"], end=p["to"], seed=call.services.config.seed)
+    return call.json({"market": p["market"], "bidding_zone": p["bidding_zone"], "prices": prices})
+
+
+@behaviours("$averageMarketPrice")
+def average_price(call: Any) -> Any:
+    p = call.params
+    price = _priced(average_market_price, market=p["market"], bidding_zone=p["bidding_zone"], start=p["from"],
+                    end=p["to"], seed=call.services.config.seed)
+    return call.json({"market": p["market"], "bidding_zone": p["bidding_zone"], "price": price,
+                      "_meta": _market_meta(call)})
+
+
+# -- external integrations ------------------------------------------------------------------------
+
+@behaviours("$saveCredentials")
+def save_credentials(call: Any) -> Any:
+    c.store(call).record_put(CREDENTIALS_KIND, call.params["integrationId"], dict(call.body))
+    return call.empty()
+
+
+@behaviours("$getCredentials")
+def get_credentials(call: Any) -> Any:
+    record = c.store(call).record_get(CREDENTIALS_KIND, call.params["integrationId"])
+    if record is None:
+        raise Reject("not_found", f"no credentials saved for integration {call.params['integrationId']}")
+    return call.json(record)
+
+
+@behaviours("$deleteCredentials")
+def delete_credentials(call: Any) -> Any:
+    if not c.store(call).record_delete(CREDENTIALS_KIND, call.params["integrationId"]):
+        raise Reject("not_found", f"no credentials saved for integration {call.params['integrationId']}")
+    return call.empty()

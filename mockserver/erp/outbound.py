@@ -1,0 +1,199 @@
+"""Outbound core events: when the world changes, deliver the event to the webhooks of matching outbound
+use cases, signed, with an ACK id, retried with exponential backoff, and tracked as delivery records.
+
+Event names follow ``<Schema><Change>``: ``ContactUpdated``, ``ContractCreated``, ``MeterReadingCreated``.
+A use case subscribes with ``event_catalog_event`` (an exact name, ``*``, or a ``Prefix*``), optionally
+filtered by ``event_filter`` (JSONata on the event); each enabled webhook mapping gets the event
+transformed by its ``jsonata_expression``. Deliveries go only to the URLs configured in use cases.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+
+from .jsonata import UNDEFINED, JsonataError, compile_expression, is_truthy
+
+log = logging.getLogger("epilot_mock.erp")
+DELIVERY_KIND = "erp_delivery"
+DEFAULT_SECRET = "epilot-mock-webhook-secret"
+SIGNATURE_HEADER = "x-epilot-signature"
+ACK_HEADER = "x-epilot-ack-id"
+
+
+def event_name(change: dict[str, Any]) -> str:
+    schema = str(change.get("schema", "entity"))
+    camel = "".join(part.capitalize() for part in schema.split("_"))
+    kind = str(change.get("type", "")).rsplit(".", 1)[-1]
+    return camel + {"created": "Created", "updated": "Updated", "deleted": "Deleted"}.get(kind, kind.capitalize())
+
+
+def subscribes(pattern: str, name: str) -> bool:
+    if pattern in ("*", name):
+        return True
+    return pattern.endswith("*") and name.startswith(pattern[:-1])
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class OutboundDispatcher:
+    """Listens to world changes and delivers them; one per app."""
+
+    def __init__(self, world: Any, *, retries: int = 5, backoff: float = 0.5, timeout: float = 5.0) -> None:
+        self.world = world
+        self.store = world.store
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self.timeout = timeout
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self._client: Any = None
+
+    # -- subscription ---------------------------------------------------------------------------
+
+    def on_change(self, change: dict[str, Any]) -> None:
+        if change.get("source") == "erp-outbound":
+            return
+        name = event_name(change)
+        core = self._core_event(change, name)
+        for integration in self.store.record_list("erp_integration"):
+            for use_case in self.store.record_list("erp_use_case", parent=integration["id"]):
+                if use_case.get("type") != "outbound" or not use_case.get("enabled", True):
+                    continue
+                config = use_case.get("configuration") or {}
+                if not subscribes(str(config.get("event_catalog_event", "")), name):
+                    continue
+                if config.get("event_filter") and not self._holds(config["event_filter"], core):
+                    continue
+                for mapping in config.get("mappings") or []:
+                    delivery = mapping.get("delivery") or {}
+                    if mapping.get("enabled", True) and delivery.get("type") == "webhook" \
+                            and _allowed_url(delivery.get("webhook_url")):
+                        self._enqueue(integration, use_case, mapping, core)
+
+    def _core_event(self, change: dict[str, Any], name: str) -> dict[str, Any]:
+        event: dict[str, Any] = {"event_id": self.world.new_id(), "event_name": name, "event_time": self.world.now(),
+                                 "org_id": self.world.org_id, "source": change.get("source"),
+                                 "operation": change.get("operation")}
+        for key in ("entity", "reading", "meter"):
+            if key in change:
+                event[key] = change[key]
+        return event
+
+    @staticmethod
+    def _holds(expression: str, data: Any) -> bool:
+        try:
+            return is_truthy(compile_expression(expression).evaluate(data))
+        except JsonataError as exc:
+            log.warning("outbound event_filter failed: %s", exc)
+            return False
+
+    # -- deliveries --------------------------------------------------------------------------------
+
+    def _enqueue(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
+                 core: dict[str, Any]) -> None:
+        body: Any = core
+        expression = mapping.get("jsonata_expression")
+        error = None
+        if expression:
+            try:
+                body = compile_expression(expression).evaluate(core)
+            except JsonataError as exc:
+                error = str(exc)
+            if body is UNDEFINED:
+                body = None
+        delivery = {
+            "id": self.world.new_id(), "ack_id": self.world.new_id(), "integration_id": integration["id"],
+            "use_case_id": use_case["id"], "mapping_id": mapping.get("id"), "event_id": core["event_id"],
+            "event_name": core["event_name"], "url": mapping["delivery"]["webhook_url"],
+            "ack_tracking": (use_case.get("configuration") or {}).get("ack_tracking", "on") == "on",
+            "status": "failed" if error else "pending", "created_at": self.world.now(), "attempts": [],
+            "payload": body, "acknowledged_at": None, "error": error,
+        }
+        self.store.record_put(DELIVERY_KIND, delivery["id"], delivery, parent=integration["id"])
+        if error:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a script driving the store directly): deliver on the next request
+            return
+        task = loop.create_task(self.deliver(delivery["id"]))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    def secret_for(self, integration_id: str) -> str:
+        values = self.store.record_get("erp_environment", integration_id) or {}
+        return str(values.get("WEBHOOK_SECRET") or values.get("webhook_secret") or DEFAULT_SECRET)
+
+    async def deliver(self, delivery_id: str) -> None:
+        import httpx
+
+        delivery = self.store.record_get(DELIVERY_KIND, delivery_id)
+        if delivery is None:
+            return
+        body = orjson.dumps(delivery["payload"])
+        signature = sign(self.secret_for(delivery["integration_id"]), body)
+        headers = {"content-type": "application/json", SIGNATURE_HEADER: signature,
+                   ACK_HEADER: delivery["ack_id"], "x-epilot-event-id": delivery["event_id"],
+                   "x-epilot-event-name": delivery["event_name"], "x-epilot-delivery-id": delivery["id"]}
+        for attempt in range(self.retries):
+            outcome: dict[str, Any] = {"at": self.world.now(), "attempt": attempt + 1}
+            try:
+                async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
+                    response = await client.post(delivery["url"], content=body, headers=headers)
+                outcome["status_code"] = response.status_code
+                ok = 200 <= response.status_code < 300
+            except httpx.HTTPError as exc:
+                outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
+                ok = False
+            current = self.store.record_get(DELIVERY_KIND, delivery_id) or delivery
+            current["attempts"] = [*current.get("attempts", []), outcome]
+            if ok:
+                if current["status"] != "acknowledged":
+                    current["status"] = "delivered" if current.get("ack_tracking") else "processed"
+                self.store.record_put(DELIVERY_KIND, delivery_id, current, parent=current["integration_id"])
+                self._monitor(current, "success", "DELIVERED", f"delivered to {current['url']}")
+                return
+            final = attempt == self.retries - 1
+            current["status"] = "failed" if final else "retrying"
+            self.store.record_put(DELIVERY_KIND, delivery_id, current, parent=current["integration_id"])
+            if final:
+                self._monitor(current, "error", "DELIVERY_FAILED", f"gave up after {self.retries} attempts")
+                return
+            await asyncio.sleep(self.backoff * (2 ** attempt))
+
+    def acknowledge(self, ack_id: str) -> dict[str, Any] | None:
+        for delivery in self.store.record_list(DELIVERY_KIND):
+            if delivery.get("ack_id") == ack_id:
+                delivery["status"] = "acknowledged"
+                delivery["acknowledged_at"] = self.world.now()
+                self.store.record_put(DELIVERY_KIND, delivery["id"], delivery, parent=delivery["integration_id"])
+                self._monitor(delivery, "success", "ACKNOWLEDGED", "the receiver acknowledged the event")
+                return delivery
+        return None
+
+    def _monitor(self, delivery: dict[str, Any], level: str, code: str, message: str) -> None:
+        from .monitoring import record_monitoring
+
+        record_monitoring(self.world, integration_id=delivery["integration_id"], event_id=delivery["event_id"],
+                          use_case_id=delivery["use_case_id"], use_case_type="outbound", level=level, code=code,
+                          message=message, detail={"delivery_id": delivery["id"], "ack_id": delivery["ack_id"]})
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for deliveries in flight (tests and shutdown)."""
+        if self.tasks:
+            await asyncio.wait(list(self.tasks), timeout=timeout)
+
+
+def _allowed_url(url: Any) -> bool:
+    if not isinstance(url, str):
+        return False
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

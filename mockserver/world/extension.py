@@ -1,0 +1,255 @@
+"""Installs the epilot world into an app: the store, the seeded tenant, demo logins, admin hooks.
+
+The world generator only produces data; this module loads it into the store once (or finds it
+there, with ``--state``), registers the demo tokens, and wires reset, snapshots and health.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import sqlite3
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from ..app import StartupError
+from ..auth import Principal
+from ..loader import cache_dir
+from ..store.sqlite import SNAPSHOT_VERSION, SQLiteStore
+
+log = logging.getLogger("epilot_mock.world")
+LOGIN_KIND = "portal_login"  # records: tokens of portal users (demo and minted), survive restarts
+
+
+class WorldServices:
+    """What behaviours use to reach the tenant: the store, ids, clocks, logins and change hooks."""
+
+    def __init__(self, services: Any, store: SQLiteStore, org_id: str, seed: int) -> None:
+        self.services = services
+        self.store = store
+        self.org_id = org_id
+        self._ids = random.Random(f"epilot-mock-ids:{seed}")
+        self.deterministic_ids = True
+        self.listeners: list[Any] = []  # called as listener(event: dict) after a committed change
+
+    def new_id(self) -> str:
+        if not self.deterministic_ids:
+            return str(uuid.uuid4())
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    @staticmethod
+    def now() -> str:
+        t = time.time()
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+
+    def emit(self, event: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not fail the request that caused the change
+                log.exception("change listener failed for %s", event.get("type"))
+
+    # -- logins -------------------------------------------------------------------------------
+
+    def register_login(self, token: str, portal_user_id: str, contact_id: str | None, email: str, name: str,
+                       portal_id: str | None = None, *, persist: bool = True) -> None:
+        claims = {"contact_id": contact_id, "email": email, "portal_id": portal_id, "org_id": self.org_id}
+        self.services.tokens.add(token, Principal("portal_user", portal_user_id, name, claims))
+        if persist:
+            self.store.record_put(LOGIN_KIND, token, {"token": token, "portal_user_id": portal_user_id,
+                                                      "contact_id": contact_id, "email": email, "name": name,
+                                                      "portal_id": portal_id})
+
+    def mint_login(self, portal_user: dict[str, Any]) -> str:
+        token = f"portal-{self.new_id()}"
+        contact = next(iter(_relation_ids(portal_user.get("contact"))), None)
+        self.register_login(token, portal_user["_id"], contact, portal_user.get("email", ""),
+                            portal_user.get("_title", ""), portal_user.get("portal_id"))
+        return token
+
+    def reload_logins(self) -> None:
+        tokens = self.services.tokens
+        for item in tokens.listing():
+            if item["kind"] == "portal_user":
+                tokens.remove(item["token"])
+        for login in self.store.record_list(LOGIN_KIND):
+            self.register_login(login["token"], login["portal_user_id"], login.get("contact_id"), login["email"],
+                                login["name"], login.get("portal_id"), persist=False)
+
+
+def _relation_ids(value: Any) -> list[str]:
+    if isinstance(value, dict) and isinstance(value.get("$relation"), list):
+        return [i["entity_id"] for i in value["$relation"] if isinstance(i, dict) and "entity_id" in i]
+    return []
+
+
+def _world_cache(seed: int, size: str) -> Path:
+    """Where a seeded world is cached, keyed by seed, size and the generator's own source."""
+    digest = hashlib.sha1(f"{seed}|{size}|{SNAPSHOT_VERSION}".encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.read_bytes())
+    return cache_dir() / f"world-{digest.hexdigest()[:20]}.sqlite"
+
+
+def seed_store(store: SQLiteStore, seed: int, size_text: str) -> None:
+    """Fill an empty store with the world for ``seed``/``size``: from the cache, or generated (then cached)."""
+    from .generator import generate_world
+    from .sizes import parse_world_size
+
+    try:
+        size = parse_world_size(size_text)
+    except ValueError as exc:
+        raise StartupError(f"--world-size: {exc}") from None
+    cached = _world_cache(seed, size_text)
+    if store.path is None and cached.is_file():
+        store.copy_from(str(cached))
+        return
+    started = time.perf_counter()
+    world = generate_world(seed, size)
+    with store.transaction():
+        if store.meta_get("world") is None:  # another worker may have seeded the shared file
+            _load(store, world)
+            store.meta_set("world", f"seed={seed};size={size_text}")
+            store.meta_set("org_id", world.org_id)
+    log.info("seeded world seed=%s size=%s: %d entities in %.2fs", seed, size_text, store.count(),
+             time.perf_counter() - started)
+    if store.path is None:
+        try:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            store.save_to(str(cached))
+        except OSError:
+            pass
+
+
+def install_world(services: Any) -> None:
+    config = services.config
+    try:
+        store = SQLiteStore(config.state)
+    except sqlite3.Error as exc:
+        raise StartupError(f"--state {config.state}: {exc}") from None
+    wanted = f"seed={config.seed};size={config.world_size}"
+    seeded = store.meta_get("world")
+    if seeded is None:
+        seed_store(store, config.seed, config.world_size)
+    elif seeded != wanted:
+        log.warning("state file %s holds world '%s'; keeping it (asked for '%s')", config.state, seeded, wanted)
+    org_id = store.meta_get("org_id") or "739224"
+    store.checkpoint()
+    world = WorldServices(services, store, org_id, config.seed)
+    world.deterministic_ids = config.state is None
+    world.reload_logins()
+    services.extra["store"] = store
+    services.extra["world"] = world
+
+    def reset() -> None:
+        store.reset()
+        world._ids = random.Random(f"epilot-mock-ids:{config.seed}")
+        world.reload_logins()
+
+    services.extra.setdefault("reset", []).append(reset)
+    services.extra["snapshot_export"] = store.export
+
+    def load(data: dict[str, Any]) -> dict[str, int]:
+        counts = store.load(data)
+        world.reload_logins()
+        return counts
+
+    services.extra["snapshot_import"] = load
+    services.extra.setdefault("health", {})["world"] = lambda: {
+        "org_id": org_id, "entities": store.count(), "by_schema": store.counts_by_schema(),
+        "state": config.state or "memory"}
+
+    def outbound(change: dict[str, Any]) -> None:
+        # Nothing subscribes until an integration exists: skip loading the JSONata machinery till then.
+        if services.extra.get("erp_outbound") is None and not store.record_count("erp_integration"):
+            return
+        outbound_dispatcher(services).on_change(change)
+
+    world.listeners.append(outbound)
+    routes = services.extra.setdefault("admin_routes", {})
+    routes[("GET", "/deliveries")] = _admin_deliveries
+    routes[("GET", "/outbox")] = _admin_outbox
+    routes[("GET", "/erp/environments")] = _admin_get_environment
+    routes[("PUT", "/erp/environments")] = _admin_put_environment
+
+    async def close() -> None:
+        dispatcher = services.extra.get("erp_outbound")
+        if dispatcher is not None:
+            await dispatcher.drain(timeout=2.0)
+        store.close()
+
+    services.extra.setdefault("shutdown", []).append(close)
+
+
+def outbound_dispatcher(services: Any) -> Any:
+    """The app's outbound event dispatcher (created on first use)."""
+    dispatcher = services.extra.get("erp_outbound")
+    if dispatcher is None:
+        from ..erp.outbound import OutboundDispatcher
+
+        config = services.config
+        dispatcher = services.extra["erp_outbound"] = OutboundDispatcher(
+            services.extra["world"], retries=config.webhook_retries, backoff=config.webhook_backoff)
+    return dispatcher
+
+
+def _admin_deliveries(request: Any, services: Any) -> dict[str, Any]:
+    q = request.query_params
+    items = services.extra["store"].record_list("erp_delivery", newest_first=True)
+    for key in ("status", "ack_id", "integration_id", "event_name", "use_case_id"):
+        if q.get(key):
+            items = [d for d in items if d.get(key) == q[key]]
+    return {"deliveries": items, "count": len(items)}
+
+
+def _admin_outbox(request: Any, services: Any) -> dict[str, Any]:
+    to = request.query_params.get("to")
+    store = services.extra["store"]
+    mails = store.record_list("outbox", parent=to.lower() if to else None, newest_first=True)
+    return {"messages": mails, "count": len(mails)}
+
+
+def _admin_get_environment(request: Any, services: Any) -> dict[str, Any]:
+    integration_id = request.query_params.get("integration_id", "")
+    return {"integration_id": integration_id,
+            "values": services.extra["store"].record_get("erp_environment", integration_id) or {}}
+
+
+async def _admin_put_environment(request: Any, services: Any) -> dict[str, Any]:
+    from ..admin import AdminInputError
+    from ..pipeline import parse_json
+
+    data, problem = parse_json(await request.body())
+    integration_id = request.query_params.get("integration_id")
+    if problem or not isinstance(data, dict) or not integration_id:
+        raise AdminInputError(problem or "give ?integration_id=... and a JSON object of environment values")
+    values = {str(k): str(v) for k, v in data.items()}
+    services.extra["store"].record_put("erp_environment", integration_id, values)
+    return {"integration_id": integration_id, "values": values}
+
+
+# Availability rules of regional products (CSV as `$validateAvailabilityFile` reads it), by product code.
+AVAILABILITY_RULES = {
+    "STROM-REG-001": "postal_code,city,street,street_number,start_date,end_date\n50*,,,,,\n51*,,,,,\n",
+    "WAERME-KOMFORT": "postal_code,city,street,street_number,start_date,end_date\n,Köln,,,,\n,München,,,,\n",
+    "WALLBOX-INST": "postal_code,city,street,street_number,start_date,end_date\n,,,,2025-01-01,\n",
+}
+
+
+def _load(store: SQLiteStore, world: Any) -> None:
+    store.put_many(world.entities)
+    for kind, items in world.records.items():
+        store.record_put_many(kind, items)
+    for entity in world.entities:
+        rules = AVAILABILITY_RULES.get(entity.get("code", "")) if entity["_schema"] == "product" else None
+        if rules:
+            store.record_put("availability_file", entity["_id"], {"product_id": entity["_id"], "content": rules},
+                             parent=entity["_id"])
+    for login in world.portal_logins:
+        name = getattr(login, "name", None) or getattr(login, "display_name", "")
+        store.record_put(LOGIN_KIND, login.token, {
+            "token": login.token, "portal_user_id": login.portal_user_id, "contact_id": login.contact_id,
+            "email": login.email, "name": name, "portal_id": getattr(login, "portal_id", None)})
