@@ -29,6 +29,8 @@ class TokenRegistry:
     def __init__(self) -> None:
         self._tokens: dict[str, Principal] = {}
         self._defaults: dict[str, Principal] = {}
+        # Consulted for unknown tokens: another worker process may have minted them (shared state file).
+        self.fallback: Any = None
 
     def add(self, token: str, principal: Principal, *, default: bool = False) -> None:
         self._tokens[token] = principal
@@ -43,7 +45,12 @@ class TokenRegistry:
         self._defaults.clear()
 
     def lookup(self, token: str) -> Principal | None:
-        return self._tokens.get(token)
+        principal = self._tokens.get(token)
+        if principal is None and self.fallback is not None:
+            principal = self.fallback(token)
+            if principal is not None:
+                self._tokens[token] = principal
+        return principal
 
     def default(self, kinds: list[str] | None) -> Principal:
         for kind in kinds or list(self._defaults):

@@ -112,8 +112,13 @@ class Pipeline:
         if prefer.controls or op.handler is None:
             return self.responder.respond(op, prefer, headers.get("accept"))
         call = Call(op, params, body, principal, prefer, headers, self.services, content_type)
+        transaction = self.services.extra.get("transaction") if op.method not in ("get", "head") else None
         try:
-            result = op.handler(call)
+            if transaction is not None:  # a write: its reads and writes are one atomic unit, across workers too
+                with transaction():
+                    result = op.handler(call)
+            else:
+                result = op.handler(call)
             if inspect.isawaitable(result):
                 result = await result
         except Reject as exc:

@@ -214,7 +214,7 @@ def process_event(call: Any, integration: dict[str, Any], event: dict[str, Any],
             changed = len(summary["created"]) + len(summary["updated"]) + len(summary["deleted"])
             message = (f"{changed} entities and {len(summary['readings'])} meter readings written"
                        + (f"; warnings: {'; '.join(summary['warnings'])}" if summary["warnings"] else ""))
-            _announce(call, summary)
+            _announce(call, summary, integration["id"])
     record = {**event, "event_id": event_id, "integration_id": integration["id"], "status": status,
               "message": message, "received_at": w.now(), "use_case_id": use_case["id"] if use_case else None}
     if correlation:
@@ -236,16 +236,17 @@ def process_event(call: Any, integration: dict[str, Any], event: dict[str, Any],
     return result_item
 
 
-def _announce(call: Any, summary: dict[str, Any]) -> None:
-    """Outbound events for what an inbound event changed (other integrations may subscribe to them)."""
+def _announce(call: Any, summary: dict[str, Any], integration_id: str) -> None:
+    """Outbound events for what an inbound event changed: other integrations may subscribe to them; the
+    integration that sent the event does not get its own changes back."""
     w = c.world(call)
+    origin = {"source": "erp-inbound", "operation": call.op.id, "integration_id": integration_id}
     for kind in ("created", "updated", "deleted"):
         for entity in summary[kind]:
-            w.emit({"type": f"entity.{kind}", "schema": entity["_schema"], "entity": entity, "source": "erp-inbound",
-                    "operation": call.op.id})
+            w.emit({"type": f"entity.{kind}", "schema": entity["_schema"], "entity": entity, **origin})
     for item in summary["readings"]:
         w.emit({"type": "meter_reading.created", "schema": "meter_reading", "reading": item["reading"],
-                "meter": item["meter"], "source": "erp-inbound", "operation": call.op.id})
+                "meter": item["meter"], **origin})
 
 
 @behaviours("processErpUpdatesEventsV2")

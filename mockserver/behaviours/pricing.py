@@ -311,7 +311,9 @@ def validate_availability_file(call: Any) -> Any:
 # -- spot market ------------------------------------------------------------------------------------
 
 def _market_meta(call: Any) -> dict[str, Any]:
-    return {"signature": f"mock-{c.world(call).org_id}", "timestamp": c.world(call).now()}
+    import time
+
+    return {"signature": f"mock-{c.world(call).org_id}", "timestamp": int(time.time() * 1000)}
 
 
 @behaviours("$historicMarketPrices")
@@ -352,3 +354,6 @@ def delete_credentials(call: Any) -> Any:
     if not c.store(call).record_delete(CREDENTIALS_KIND, call.params["integrationId"]):
         raise Reject("not_found", f"no credentials saved for integration {call.params['integrationId']}")
     return call.empty()
+
+
+from . import pricing_external  # noqa: E402,F401  (registers the external-integration behaviours)

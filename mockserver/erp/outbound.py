@@ -64,6 +64,8 @@ class OutboundDispatcher:
         name = event_name(change)
         core = self._core_event(change, name)
         for integration in self.store.record_list("erp_integration"):
+            if change.get("integration_id") == integration["id"]:
+                continue  # no echo: an integration is not told about the changes it made itself
             for use_case in self.store.record_list("erp_use_case", parent=integration["id"]):
                 if use_case.get("type") != "outbound" or not use_case.get("enabled", True):
                     continue

@@ -72,6 +72,8 @@ class SQLiteStore(Store):
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA busy_timeout=30000")
+        # SQLite's lower() folds ASCII only; text search must match "Ökostrom" with "ökostrom".
+        self.conn.create_function("ulower", 1, _unicode_lower, deterministic=True)
         self.conn.executescript(_SCHEMA_SQL)
         for attribute in INDEXED_ATTRIBUTES:
             self.ensure_index(attribute)
@@ -412,7 +414,7 @@ def _clause(clause: Any) -> tuple[str, list[Any]]:
 def _filter(f: Filter) -> tuple[str, list[Any]]:
     if f.attribute == "*":  # free text: title or any value in the document
         term = f"%{str(f.value).lower()}%"
-        return "(lower(title) LIKE ? OR lower(doc) LIKE ?)", [term, term]
+        return "(ulower(title) LIKE ? OR ulower(doc) LIKE ?)", [term, term]
     expr = attr_expr(f.attribute)
     if f.op == "eq":
         if isinstance(f.value, str) and f.attribute not in _COLUMNS:
@@ -428,15 +430,19 @@ def _filter(f: Filter) -> tuple[str, list[Any]]:
         values = list(f.value)
         return f"{expr} IN ({','.join('?' * len(values))})", values
     if f.op == "prefix":
-        return f"lower({expr}) LIKE ?", [str(f.value).lower() + "%"]
+        return f"ulower({expr}) LIKE ?", [str(f.value).lower() + "%"]
     if f.op == "contains":
-        return f"lower(CAST({expr} AS TEXT)) LIKE ?", [f"%{str(f.value).lower()}%"]
+        return f"ulower(CAST({expr} AS TEXT)) LIKE ?", [f"%{str(f.value).lower()}%"]
     if f.op == "exists":
         return f"{expr} IS NOT NULL", []
     ops = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
     if f.op in ops:
         return f"{expr} {ops[f.op]} ?", [f.value]
     raise ValueError(f"unknown filter operator '{f.op}'")
+
+
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _value_key(attribute: str) -> str:

@@ -70,6 +70,14 @@ class WorldServices:
                             portal_user.get("_title", ""), portal_user.get("portal_id"))
         return token
 
+    def login_for(self, token: str) -> Principal | None:
+        login = self.store.record_get(LOGIN_KIND, token)
+        if login is None:
+            return None
+        claims = {"contact_id": login.get("contact_id"), "email": login.get("email"),
+                  "portal_id": login.get("portal_id"), "org_id": self.org_id}
+        return Principal("portal_user", login["portal_user_id"], login.get("name", ""), claims)
+
     def reload_logins(self) -> None:
         tokens = self.services.tokens
         for item in tokens.listing():
@@ -141,7 +149,9 @@ def install_world(services: Any) -> None:
     world = WorldServices(services, store, org_id, config.seed)
     world.deterministic_ids = config.state is None
     world.reload_logins()
+    services.tokens.fallback = world.login_for
     services.extra["store"] = store
+    services.extra["transaction"] = store.transaction
     services.extra["world"] = world
 
     def reset() -> None:
