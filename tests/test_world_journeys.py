@@ -24,7 +24,8 @@ def test_a_portal_user_lists_their_contracts(client):
 def test_contact_patch_is_visible_to_the_entity_api(fresh_client):
     c = fresh_client
     contact_id = c.get("/v2/portal/contact", headers=PORTAL).json()["entity"]["_id"]
-    r = c.patch("/v2/portal/contact", headers=PORTAL, json={"first_name": "Renate", "_id": "5da0a718-c822-403d-9f5d-20d4584e0528"})
+    other_id = "5da0a718-c822-403d-9f5d-20d4584e0528"  # an _id in a patch body is ignored
+    r = c.patch("/v2/portal/contact", headers=PORTAL, json={"first_name": "Renate", "_id": other_id})
     assert r.status_code == 200 and r.json()["data"]["first_name"] == "Renate"
     assert r.json()["data"]["_id"] == contact_id
     entity = c.get(f"/v1/entity/contact/{contact_id}", headers=ORG).json()["entity"]
