@@ -15,6 +15,7 @@ from typing import Any
 from mockserver.bundled import parse_spec_arg
 from mockserver.loader import bundle
 
+from .exclusions import for_api, operation_configs
 from .safety import Redactor
 from .targets import Target
 
@@ -34,6 +35,7 @@ class RunOptions:
     exclude_checks: list[str] = field(default_factory=list)
     phases: tuple[str, ...] = ALL_PHASES
     max_failures: int | None = None
+    use_exclusions: bool = True  # the justified exclusions of contracts/exclusions.yaml (bundled specs)
 
 
 @dataclass
@@ -70,6 +72,7 @@ class RunResult:
     duration: float = 0.0
     seed: int | None = None
     phases: tuple[str, ...] = ALL_PHASES
+    exclusions: list[Any] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,10 +91,10 @@ class RunResult:
 Observer = Callable[[str, dict[str, Any]], None]
 
 
-def load_spec(value: str) -> tuple[str, dict[str, Any]]:
+def load_spec(value: str) -> tuple[str, dict[str, Any], bool]:
     src = parse_spec_arg(value)
     spec, _ = bundle(src.source)
-    return src.name, spec
+    return src.name, spec, src.bundled
 
 
 def run_contracts(options: RunOptions, target: Target, observer: Observer | None = None) -> RunResult:
@@ -106,9 +109,11 @@ def run_contracts(options: RunOptions, target: Target, observer: Observer | None
                        phases=options.phases)
     started = time.monotonic()
     for spec_value in options.specs:
-        api, spec = load_spec(spec_value)
+        api, spec, bundled = load_spec(spec_value)
+        excluded = for_api(api) if bundled and options.use_exclusions else []
+        result.exclusions += excluded
         schema = schemathesis.openapi.from_dict(spec, config=schemathesis.Config.from_dict(
-            _config(options, target, spec)))
+            _config(options, target, spec, excluded)))
         schema = _filter(schema, options, target)
         target.attach(schema)
         total = sum(1 for r in schema.get_all_operations() if r.ok() is not None)
@@ -132,7 +137,7 @@ def run_contracts(options: RunOptions, target: Target, observer: Observer | None
     return result
 
 
-def _config(options: RunOptions, target: Target, spec: dict[str, Any]) -> dict[str, Any]:
+def _config(options: RunOptions, target: Target, spec: dict[str, Any], excluded: list[Any]) -> dict[str, Any]:
     phases: dict[str, Any] = {p: {"enabled": p in options.phases} for p in ALL_PHASES}
     if target.read_only:
         # No undeclared-method probes (they would be writes), and no stateful chains of writes.
@@ -162,6 +167,8 @@ def _config(options: RunOptions, target: Target, spec: dict[str, Any]) -> dict[s
         config["auth"] = {"openapi": auth}
     if target.base_url:
         config["base-url"] = target.base_url
+    if excluded:
+        config["operations"] = operation_configs(excluded)
     return config
 
 

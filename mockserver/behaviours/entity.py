@@ -221,12 +221,11 @@ def upsert_entity(call: Any) -> Any:
     slug = _slug(call)
     unique_key, attributes = call.body["unique_key"], dict(call.body["entity"])
     attributes.pop("_schema", None)
-    missing = [k for k in unique_key if k not in attributes]
-    if missing:
-        raise Reject("bad_request", f"the entity has no value for unique key attribute(s): {', '.join(missing)}")
+    keys = {k: attributes[k] for k in unique_key if attributes.get(k) is not None}
     try:
         _validate(call, slug, attributes)
-        matches = c.store(call).find_by(slug, {k: attributes[k] for k in unique_key})
+        # Without a value for every unique key nothing can match: the entity is created.
+        matches = c.store(call).find_by(slug, keys) if len(keys) == len(unique_key) and keys else []
     except _Invalid as exc:
         return _invalid_response(call, exc)
     except ValueError as exc:

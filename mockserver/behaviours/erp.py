@@ -252,6 +252,8 @@ def _announce(call: Any, summary: dict[str, Any], integration_id: str) -> None:
 @behaviours("processErpUpdatesEventsV2")
 def process_erp_updates_events(call: Any) -> Any:
     body = call.body
+    if body is None:  # the body is optional: no events, nothing to do
+        return call.json({"results": []})
     integration = c.store(call).record_get("erp_integration", body["integration_id"])
     if integration is None:
         raise Reject("not_found", f"integration {body['integration_id']} not found")
@@ -335,7 +337,8 @@ def get_monitoring_stats(call: Any) -> Any:
 def acknowledge_tracking(call: Any) -> Any:
     from ..world.extension import outbound_dispatcher
 
-    delivery = outbound_dispatcher(call.services).acknowledge(call.body["ack_id"])
+    ack_id = (call.body or {}).get("ack_id")
+    delivery = outbound_dispatcher(call.services).acknowledge(ack_id) if ack_id else None
     if delivery is None:
-        raise Reject("not_found", f"unknown ack_id {call.body['ack_id']}")
+        raise Reject("not_found", f"unknown ack_id {ack_id}")
     return call.json({"message": f"Delivery {delivery['id']} acknowledged"})

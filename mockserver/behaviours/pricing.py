@@ -90,8 +90,11 @@ def calculate_pricing_details(call: Any) -> Any:
 
 def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog) -> tuple[dict, dict | None]:
     priced = _priced(price_order_payload, payload, catalog=catalog)
-    attributes = {k: v for k, v in payload.items() if k not in ("contact", "line_items")}
+    attributes = {k: v for k, v in payload.items() if k not in ("contact", "line_items", "payment_method")}
     attributes.update(priced)
+    methods = [m for m in (_payment_method(m) for m in payload.get("payment_method") or []) if m]
+    if methods:
+        attributes["payment_method"] = methods
     attributes.setdefault("status", "draft")
     contact = None
     if payload.get("contact"):
@@ -100,6 +103,23 @@ def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog)
             raise Reject("not_found", f"contact {payload['contact']} not found")
         c.add_relation(attributes, "customer", contact)
     return attributes, contact
+
+
+PAYMENT_TYPES = {"payment_sepa": "payment_sepa", "sepa": "payment_sepa", "iban": "IBAN", "payment_invoice":
+                 "payment_invoice", "invoice": "payment_invoice", "transfer": "payment_invoice"}
+
+
+def _payment_method(method: Any) -> dict[str, Any] | None:
+    """An order payload's payment method (free-form ``type``) as the order entity's PaymentMethod."""
+    if not isinstance(method, dict):
+        return None
+    kind = PAYMENT_TYPES.get(str(method.get("type", "")).lower())
+    if kind is None:
+        return None
+    out: dict[str, Any] = {"type": kind}
+    if isinstance(method.get("details"), dict):
+        out["details"] = method["details"]
+    return out
 
 
 def create_order_in_world(call: Any, payload: dict[str, Any], catalog: StoreCatalog) -> dict[str, Any]:
