@@ -199,8 +199,9 @@ def get_billing_events(call: Any) -> Any:
     offset, size = c.page_params(call)
     events, _ = c.visible_of_schema(call, "billing_event")
     if p.get("entity_id"):
-        events = [e for e in events if p["entity_id"] in c.relation_ids(e.get("contract"))
-                  + c.relation_ids(e.get("billing_account"))]
+        wanted = set(p["entity_id"]) if isinstance(p["entity_id"], list) else {p["entity_id"]}
+        events = [e for e in events if wanted & set(c.relation_ids(e.get("contract"))
+                                                     + c.relation_ids(e.get("billing_account")))]
     if p.get("event_type"):
         events = [e for e in events if e.get("type") == p["event_type"]]
     if p.get("paid") is not None:

@@ -1,0 +1,75 @@
+"""A local webhook receiver for scenarios: it records every delivery and answers as the scenario says."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+
+
+class WebhookReceiver:
+    def __init__(self) -> None:
+        self.deliveries: list[dict[str, Any]] = []
+        self.respond_status = 200
+        self.respond_body: Any = {"ok": True}
+        self._lock = threading.Lock()
+        self.consumed = 0
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                while True:
+                    message = await receive()
+                    if message["type"] == "lifespan.startup":
+                        await send({"type": "lifespan.startup.complete"})
+                    else:
+                        await send({"type": "lifespan.shutdown.complete"})
+                        return
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        raw = b"".join(chunks)
+        try:
+            body: Any = orjson.loads(raw) if raw else None
+        except orjson.JSONDecodeError:
+            body = raw.decode("utf-8", "replace")
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        with self._lock:
+            self.deliveries.append({"path": scope["path"], "method": scope["method"], "headers": headers,
+                                    "body": body, "raw": raw.decode("utf-8", "replace"), "received_at": time.time()})
+            status, payload = self.respond_status, self.respond_body
+        content = orjson.dumps(payload)
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    def wait(self, predicate: Any, timeout: float) -> dict[str, Any] | None:
+        """The first delivery after the ones already consumed for which ``predicate`` holds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                fresh = self.deliveries[self.consumed:]
+            for offset, delivery in enumerate(fresh):
+                if predicate(delivery):
+                    self.consumed += offset + 1
+                    return delivery
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.05)
+
+
+@contextmanager
+def running_receiver() -> Iterator[tuple[WebhookReceiver, str]]:
+    from .pytest_plugin import serve_in_thread
+
+    receiver = WebhookReceiver()
+    with serve_in_thread(receiver) as base:
+        yield receiver, base
