@@ -276,7 +276,24 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
             m.table = routing.table
     for hook in services.extra.get("ready", []):
         hook()
+    if config.scenarios:
+        _preload(app, config.scenarios)
     return app
+
+
+def _preload(app: MockApp, names: list[str]) -> None:
+    """Run scenarios against the fresh app (no network) so it starts with their state."""
+    try:
+        from contracts.scenarios import ScenarioError, run_scenarios
+    except ImportError:  # pragma: no cover - the wheel ships both packages
+        raise StartupError("--scenario needs the contracts package") from None
+    try:
+        results = run_scenarios(list(names), app=app)
+    except ScenarioError as exc:
+        raise StartupError(str(exc)) from None
+    for result in results:
+        if not result.ok:
+            raise StartupError(result.describe_failure().replace("\n", " ").replace("  ", " "))
 
 
 def _server_base_path(spec: dict[str, Any]) -> str:

@@ -71,6 +71,9 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
     except StartupError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(2)
+    if state and scenarios:
+        # Workers share the state file, which already holds what the scenarios wrote.
+        os.environ[CONFIG_ENV] = json.dumps({**config.__dict__, "scenarios": []})
     _print_banner(app, host, port)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
                               "http": "httptools", "loop": "uvloop", "lifespan": "on"}

@@ -14,8 +14,8 @@ Both engines are wrapped so that they agree with the JavaScript reference implem
 - jsonata-python rounds ``$formatNumber`` half-up on the binary value of the number (0.125 gives
   "0.13", 2.675 gives "2.67"). JavaScript rounds half-to-even on the number's decimal text ("0.12",
   "2.68"); a corrected ``$formatNumber`` is registered on every jsonata-python expression.
-- jsonatapy compiled expressions may only be used on the thread that created them, so they are
-  compiled once per thread and kept in a per-thread cache (see ``_ThreadCompiled``). jsonata-python
+- jsonatapy compiled expressions may only be used on the thread that created them, so every
+  jsonatapy call runs on one dedicated thread that owns them (see ``_EngineThread``). jsonata-python
   binds the input into the expression's environment unless a bindings dict is given, so every
   evaluation gets a fresh one.
 """
@@ -23,11 +23,14 @@ Both engines are wrapped so that they agree with the JavaScript reference implem
 from __future__ import annotations
 
 import abc
+import atexit
+import concurrent.futures
 import decimal
 import importlib.util
 import json
 import math
 import os
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -157,22 +160,100 @@ def _to_json_text(expr: str, data: Any) -> str:
         raise JsonataError(expr, f"the input is not JSON: {exc}") from None
 
 
-class _ThreadCompiled(threading.local):
-    """The jsonatapy compiled expressions of the current thread, by source, least recently used first.
+class _EngineThread:
+    """The one thread on which every jsonatapy object is created, used and freed.
 
-    A jsonatapy compiled object may only be used, and only be freed, on the thread that created it:
-    freed on another thread, it is leaked with an error on stderr. An Expression can be released on
-    any thread (cyclic garbage collection runs wherever it is triggered), so it must not own compiled
-    objects. This cache does: it lives as long as the module, and a thread's entries are freed by
-    that thread, when evicted or when the thread ends. It holds no application data.
+    jsonatapy's compiled objects are bound to the thread that created them. A per-thread cache is
+    not enough: when a short-lived thread (one per request under Starlette's TestClient) ends, its
+    cache is torn down and a later compile on a new thread crashes the process. So all jsonatapy
+    work is handed to a single long-lived daemon thread that owns the cache of compiled
+    expressions; at exit it empties the cache itself.
     """
 
+    CACHE_SIZE: Final = 512
+
     def __init__(self) -> None:
-        self.by_source: OrderedDict[str, Any] = OrderedDict()
+        self.cache: OrderedDict[str, Any] = OrderedDict()
+        self._jobs: queue.SimpleQueue[tuple[Any, tuple[Any, ...], concurrent.futures.Future[Any]] | None] = (
+            queue.SimpleQueue())
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` on the engine thread; its exception (a pyo3 panic included) is re-raised here."""
+        if threading.current_thread() is self._thread:
+            return fn(*args)
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._start()
+        self._jobs.put((fn, args, future))
+        return future.result()
+
+    def _start(self) -> None:
+        if self._thread is not None:
+            return
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="jsonatapy", daemon=True)
+                thread.start()
+                self._thread = thread
+                atexit.register(self._stop)
+
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            fn, args, future = job
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:
+                future.set_exception(exc)
+        self.cache.clear()
+
+    def _stop(self) -> None:
+        self._jobs.put(None)
+        if self._thread is not None:
+            self._thread.join(timeout=2)
 
 
-_RUST_COMPILED = _ThreadCompiled()
-_RUST_COMPILED_PER_THREAD: Final = 512
+_ENGINE = _EngineThread()
+
+
+def _rust_guard(source: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` with jsonatapy's errors and panics turned into JsonataError."""
+    try:
+        return fn(*args)
+    except Exception as exc:
+        raise JsonataError(source, str(exc)) from None
+    except BaseException as exc:
+        if not _is_panic(exc):
+            raise
+        raise JsonataError(source, f"engine panic: {exc}") from None
+
+
+def _rust_compiled(source: str) -> Any:
+    """The compiled expression from the engine thread's cache (runs on the engine thread)."""
+    cache = _ENGINE.cache
+    compiled = cache.get(source)
+    if compiled is not None:
+        cache.move_to_end(source)
+        return compiled
+    import jsonatapy
+
+    compiled = _rust_guard(source, jsonatapy.compile, source)
+    cache[source] = compiled
+    if len(cache) > _EngineThread.CACHE_SIZE:
+        cache.popitem(last=False)
+    return compiled
+
+
+def _rust_evaluate(source: str, data: Any, bindings: dict[str, Any] | None) -> tuple[Any, Any]:
+    """The JSON text of the result (None for undefined) and, when it holds a null that may stand for a
+    non-finite number, the Python result too (runs on the engine thread)."""
+    compiled = _rust_compiled(source)
+    text = None if data is UNDEFINED else _to_json_text(source, data)
+    args = dict(bindings) if bindings else None
+    result = _rust_guard(source, compiled.evaluate_json_or_none, text, args)
+    if result is None or "null" not in result:
+        return result, None
+    return result, _rust_guard(source, compiled.evaluate, None if data is UNDEFINED else data, args)
 
 
 class _RustExpression(Expression):
@@ -180,52 +261,16 @@ class _RustExpression(Expression):
 
     def __init__(self, source: str) -> None:
         super().__init__(source)
-        self._compiled()  # a syntax error surfaces here, on the compiling thread
-
-    def _compiled(self) -> Any:
-        cache = _RUST_COMPILED.by_source
-        compiled = cache.get(self.source)
-        if compiled is not None:
-            cache.move_to_end(self.source)
-            return compiled
-        import jsonatapy
-
-        try:
-            compiled = jsonatapy.compile(self.source)
-        except Exception as exc:
-            raise JsonataError(self.source, str(exc)) from None
-        except BaseException as exc:
-            if not _is_panic(exc):
-                raise
-            raise JsonataError(self.source, f"engine panic: {exc}") from None
-        cache[self.source] = compiled
-        if len(cache) > _RUST_COMPILED_PER_THREAD:
-            cache.popitem(last=False)
-        return compiled
+        _ENGINE.call(_rust_compiled, source)  # a syntax error surfaces here
 
     def evaluate(self, data: Any, bindings: dict[str, Any] | None = None) -> Any:
-        compiled = self._compiled()
-        text = None if data is UNDEFINED else _to_json_text(self.source, data)
-        try:
-            result = compiled.evaluate_json_or_none(text, dict(bindings) if bindings else None)
-        except Exception as exc:
-            raise JsonataError(self.source, str(exc)) from None
-        except BaseException as exc:
-            if not _is_panic(exc):
-                raise
-            raise JsonataError(self.source, f"engine panic: {exc}") from None
+        result, python_result = _ENGINE.call(_rust_evaluate, self.source, data, bindings)
         if result is None:
             return UNDEFINED
-        if "null" in result and _has_non_finite(self._python_result(compiled, data, bindings)):
+        if python_result is not None and _has_non_finite(python_result):
             # JSON text writes an infinite number as null; JavaScript fails with D1001 instead.
             raise JsonataError(self.source, "D1001: Number out of range")
         return _normalise(self.source, orjson.loads(result))
-
-    def _python_result(self, compiled: Any, data: Any, bindings: dict[str, Any] | None) -> Any:
-        try:
-            return compiled.evaluate(None if data is UNDEFINED else data, dict(bindings) if bindings else None)
-        except Exception as exc:
-            raise JsonataError(self.source, str(exc)) from None
 
 
 def _has_non_finite(value: Any) -> bool:

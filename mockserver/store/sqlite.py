@@ -61,6 +61,14 @@ def attr_expr(attribute: str) -> str:
     return f"json_extract(doc, '$.\"{attribute}\"')"
 
 
+_SQL_INT_MAX = 2**63 - 1
+
+
+def _sql_int(value: int) -> int:
+    """Clamp a page bound into SQLite's INTEGER range (callers may pass any size the spec allows)."""
+    return min(max(0, value), _SQL_INT_MAX)
+
+
 class SQLiteStore(Store):
     def __init__(self, path: str | None = None) -> None:
         self.path = path
@@ -253,7 +261,7 @@ class SQLiteStore(Store):
             total = int(self._scalar(f"SELECT COUNT(*) FROM entities{sql_where}", tuple(args)))
             rows = self.conn.execute(
                 f"SELECT doc FROM entities{sql_where} ORDER BY {order}, id LIMIT ? OFFSET ?",
-                (*args, max(0, query.limit), max(0, query.offset))).fetchall()
+                (*args, _sql_int(query.limit), _sql_int(query.offset))).fetchall()
         return Page([orjson.loads(r[0]) for r in rows], total)
 
     # -- records ------------------------------------------------------------------------------
@@ -287,7 +295,7 @@ class SQLiteStore(Store):
         sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'}"
         if limit is not None:
             sql += " LIMIT ?"
-            args.append(limit)
+            args.append(_sql_int(limit))
         with self._lock:
             return [orjson.loads(r[0]) for r in self.conn.execute(sql, args)]
 
