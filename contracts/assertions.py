@@ -1,7 +1,8 @@
 """Assertions of scenario steps: a JSON path into a value, and checks on what it finds.
 
 Paths: ``$`` (the whole value), ``.name``, ``["name"]``, ``[0]``, ``[-1]``, ``[*]`` (every element;
-the result is a list) and ``[?(@.key == 'value')]`` (elements whose key equals a literal).
+the result is a list) ``[?(@.key == 'value')]`` (elements whose key equals a literal) and ``[?(@.key)]`` (elements that
+have a non-empty key); an index right after a filter picks that match (``[?(@.key)][0]``: the first).
 Checks: equals, not_equals, contains, exists, matches, length, gt, gte, lt, lte, type.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 MISSING = object()
 _TOKEN = re.compile(
     r"""\.([A-Za-z0-9_$@\-]+)|\[(-?\d+)\]|\[(\*)\]|\[["']([^"']+)["']\]"""
-    r"""|\[\?\(@\.([\w.\-]+)\s*==\s*(.+?)\)\]""")
+    r"""|\[\?\(@\.([\w.\-]+)(?:\s*==\s*(.+?))?\)\]""")
 CHECKS = ("equals", "not_equals", "contains", "exists", "matches", "length", "gt", "gte", "lt", "lte", "type")
 
 
@@ -40,7 +41,7 @@ def parse_path(path: str) -> list[tuple[str, Any]]:
         elif star:
             steps.append(("all", None))
         else:
-            steps.append(("filter", (f_key, json.loads(f_value.replace("'", '"')))))
+            steps.append(("filter", (f_key, MISSING if f_value is None else json.loads(f_value.replace("'", '"')))))
         pos = m.end()
     return steps
 
@@ -49,7 +50,14 @@ def find(value: Any, path: str) -> Any:
     """The value at ``path``, or MISSING. A ``[*]`` or filter makes the result a list."""
     current: list[Any] = [value]
     many = False
+    previous = None
     for kind, arg in parse_path(path):
+        if kind == "index" and previous == "filter":
+            # `[?(...)][N]` picks the Nth match, not the Nth item inside each match.
+            current = [current[arg]] if -len(current) <= arg < len(current) else []
+            many, previous = False, kind
+            continue
+        previous = kind
         nxt: list[Any] = []
         for item in current:
             by_key = kind == "key" and isinstance(item, dict) and arg in item
@@ -61,12 +69,19 @@ def find(value: Any, path: str) -> Any:
                 many = True
             elif kind == "filter" and isinstance(item, list):
                 key, expected = arg
-                nxt.extend(e for e in item if isinstance(e, dict) and _dig(e, key) == expected)
+                nxt.extend(e for e in item if isinstance(e, dict) and _matches(_dig(e, key), expected))
                 many = True
         current = nxt
     if many:
         return current
     return current[0] if current else MISSING
+
+
+def _matches(found: Any, expected: Any) -> bool:
+    """A filter's test: equal to the literal, or (``[?(@.key)]``, no literal) present and not empty."""
+    if expected is MISSING:
+        return found is not MISSING and found not in (None, "", [], {})
+    return bool(found == expected)
 
 
 def _dig(item: dict[str, Any], dotted: str) -> Any:

@@ -254,12 +254,8 @@ class Runner:
         result.problem = problem
         result.ok = problem is None
         if result.ok:
-            for name, path_expr in (step.get("capture") or {}).items():
-                value = find(parsed, path_expr)
-                if value is MISSING:
-                    result.ok, result.problem = False, f"capture {name}: nothing at {path_expr}"
-                    break
-                scope[name] = value
+            problem = capture(step.get("capture") or {}, parsed, scope)
+            result.ok, result.problem = problem is None, problem
         mark = "✓" if result.ok else "✗"
         self.progress(f"  {mark} {step['name']} ({method} {self.redact(url)} → {status}, {result.elapsed_ms} ms)")
         return result
@@ -302,11 +298,22 @@ class Runner:
                               + (f"; last mismatch: {last[0]}" if last[0] else "") + ")")
         else:
             result.status, result.response_body = 200, delivery["body"]
-            for name, path_expr in (spec.get("capture") or {}).items():
-                self.scope[name] = find(delivery, path_expr)
+            result.problem = capture(spec.get("capture") or {}, delivery, self.scope)
+            result.ok = result.problem is None
         mark = "✓" if result.ok else "✗"
         self.progress(f"  {mark} {step['name']} (webhook delivery{'' if result.ok else ' missing'})")
         return result
+
+
+def capture(paths: dict[str, str], value: Any, scope: dict[str, Any]) -> str | None:
+    """Store what each (templated) path finds in ``value`` into ``scope``; the problem if one finds nothing."""
+    for name, path_expr in paths.items():
+        path = render(path_expr, scope)
+        found = find(value, path)
+        if found is MISSING or (found == [] and ("[*]" in path or "[?(" in path)):
+            return f"capture {name}: nothing at {path}"
+        scope[name] = found
+    return None
 
 
 def _writes(doc: dict[str, Any], index: SpecIndex) -> str | None:
@@ -328,16 +335,18 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
                   progress: Callable[[str], None] | None = None) -> list[ScenarioResult]:
     """Run scenarios in order. Each one validates before it sends anything; a scenario that writes
     refuses a real target without ``allow_writes``."""
-    from .targets import probe_mock
+    from .targets import probe_mock_info
 
     say = progress or (lambda line: None)
     docs = [(str(resolve(n)), load_scenario(str(resolve(n)))) for n in names]
     kind_tokens: dict[str, str] = {}
     is_mock = False
-    world = None
+    world_org = ""
     if base_url:
-        kind_tokens = probe_mock(base_url) or {}
-        is_mock = bool(kind_tokens)
+        info = probe_mock_info(base_url)
+        is_mock = info is not None
+        if info is not None:
+            kind_tokens, world_org = info.tokens, info.org_id
     results = []
     for path, doc in docs:
         index = SpecIndex(doc.get("apis") or [])
@@ -355,11 +364,12 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
                 mock = app if app is not None else create_app(MockConfig(seed=seed))
                 kind_tokens = {k: t for k in ("org", "portal_user") if (t := mock.services.tokens.token_for(k))}
                 world = mock.services.extra.get("world")
+                world_org = world.org_id if world is not None else ""
                 target = _Target(app=mock)
                 if app is None:
                     stack.enter_context(target.client)  # lifespan of a mock of our own
             receiver, hook_base = stack.enter_context(running_receiver())
-            scope: dict[str, Any] = {"org_id": world.org_id if not base_url and world is not None else "",
+            scope: dict[str, Any] = {"org_id": world_org,
                                      "org_token": kind_tokens.get("org", token or ""),
                                      "portal_token": kind_tokens.get("portal_user", token or ""),
                                      "webhook_url": f"{hook_base}/hooks/{doc['name']}", "base_url": base_url or ""}

@@ -79,8 +79,16 @@ def in_process(app: Any) -> Target:
     return Target(app=app, kind_tokens={k: t for k in kinds if (t := tokens.token_for(k))})
 
 
-def probe_mock(base_url: str, timeout: float = 3.0) -> dict[str, str] | None:
-    """If ``base_url`` is an epilot-mock, its demo tokens by kind; otherwise None.
+@dataclass
+class MockInfo:
+    """What an epilot-mock tells about itself: demo tokens by kind, and its world's organization id."""
+
+    tokens: dict[str, str]
+    org_id: str = ""
+
+
+def probe_mock_info(base_url: str, timeout: float = 3.0) -> MockInfo | None:
+    """If ``base_url`` is an epilot-mock, its tokens and org id; otherwise None.
 
     One GET of ``/__admin/health`` (and ``/__admin/tokens``): a read, safe against real servers.
     """
@@ -88,7 +96,8 @@ def probe_mock(base_url: str, timeout: float = 3.0) -> dict[str, str] | None:
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             health = client.get(f"{base}/__admin/health")
-            if health.status_code != 200 or health.json().get("status") != "ok" or "apis" not in health.json():
+            data = health.json() if health.status_code == 200 else {}
+            if not isinstance(data, dict) or data.get("status") != "ok" or "apis" not in data:
                 return None
             tokens = client.get(f"{base}/__admin/tokens").json().get("tokens", [])
     except (httpx.HTTPError, ValueError, AttributeError):
@@ -96,7 +105,14 @@ def probe_mock(base_url: str, timeout: float = 3.0) -> dict[str, str] | None:
     out: dict[str, str] = {}
     for item in tokens:
         out.setdefault(item.get("kind", ""), item.get("token", ""))
-    return out
+    world = data.get("world") if isinstance(data.get("world"), dict) else {}
+    return MockInfo(out, str(world.get("org_id") or ""))
+
+
+def probe_mock(base_url: str, timeout: float = 3.0) -> dict[str, str] | None:
+    """If ``base_url`` is an epilot-mock, its demo tokens by kind; otherwise None."""
+    info = probe_mock_info(base_url, timeout)
+    return info.tokens if info is not None else None
 
 
 def remote(base_url: str, *, token: str | None = None, headers: dict[str, str] | None = None,
