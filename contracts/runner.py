@@ -173,13 +173,20 @@ def _config(options: RunOptions, target: Target, spec: dict[str, Any], excluded:
 
 
 def _filter(schema: Any, options: RunOptions, target: Target) -> Any:
-    if options.operation_ids:
-        schema = schema.include(operation_id=options.operation_ids)
-    if options.tags:
-        schema = schema.include(tag=options.tags)
-    if target.read_only:
-        schema = schema.include(method=list(READ_METHODS))
-    return schema
+    # Excludes, not includes: schemathesis ORs a new include with the filter that its loader built
+    # from the config's per-operation entries (our exclusions), which matches every operation.
+    ids, tags = set(options.operation_ids), set(options.tags)
+
+    def unwanted(ctx: Any) -> bool:
+        operation = ctx.operation
+        raw = operation.definition.raw
+        if ids and raw.get("operationId") not in ids:
+            return True
+        if tags and not tags & set(raw.get("tags") or []):
+            return True
+        return bool(target.read_only and operation.method.upper() not in READ_METHODS)
+
+    return schema.exclude(func=unwanted) if ids or tags or target.read_only else schema
 
 
 def _record(result: RunResult, api: str, recorder: Any, redact: Callable[[str], str], target: Target) -> None:

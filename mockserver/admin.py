@@ -18,6 +18,7 @@ import yaml
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .jsontext import dumps
 from .pipeline import parse_json
 from .response import NO_BODY, MockResponse, send_response
 
@@ -123,7 +124,7 @@ class AdminMiddleware:
         export = services.extra.get("snapshot_export")
         if export is None:
             return MockResponse(404, {"message": "no stateful world is loaded (mount a bundled epilot API)"})
-        return MockResponse(200, orjson.dumps(export()))
+        return MockResponse(200, dumps(export()))
 
     async def put_snapshot(self, request: Request, services: Any) -> Any:
         load = services.extra.get("snapshot_import")

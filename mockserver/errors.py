@@ -22,6 +22,7 @@ KINDS: dict[str, tuple[int, ...]] = {
     "unauthorized": (401,),
     "forbidden": (403, 404, 401),
     "not_found": (404,),
+    "unknown_reference": (404, 400, 422),  # an id or key in the query or body that names nothing
     "conflict": (409, 400),
     "too_large": (413,),
     "unsupported_media_type": (415, 400),

@@ -189,11 +189,36 @@ class SchemaCompiler:
 
 
 def first_error(validator: jsonschema_rs.Validator, instance: Any) -> str | None:
-    """A short, readable description of why ``instance`` is invalid, or None when it is valid."""
+    """A short, readable description of why ``instance`` is invalid, or None when it is valid.
+
+    For a failed oneOf/anyOf, the reason is taken from the branch that got furthest into the value,
+    which is nearly always the branch the client meant.
+    """
     for error in validator.iter_errors(instance):
+        error = _specific(error)
         where = "/".join(str(p) for p in error.instance_path)
-        message = error.message
-        if len(message) > 200:
-            message = message[:197] + "..."
+        message = _short_message(error.message)
         return f"{where}: {message}" if where else message
     return None
+
+
+_REASONS = (" is not ", " is a ", " is too ", " is less ", " is greater ", " has less ", " has more ", " does not ",
+            " is valid under ", " is disallowed", " should ", " is required")
+
+
+def _specific(error: Any, depth: int = 0) -> Any:
+    branches = [b for b in (getattr(error.kind, "context", None) or []) if b]
+    if not branches or depth > 8:
+        return error
+    best = max(branches, key=lambda b: (max(len(e.instance_path) for e in b), -len(b)))
+    deepest = max(best, key=lambda e: len(e.instance_path))
+    return _specific(deepest, depth + 1)
+
+
+def _short_message(message: str, limit: int = 200) -> str:
+    if len(message) <= limit:
+        return message
+    cut = max(message.rfind(reason) for reason in _REASONS)
+    if cut > 0:  # "<the value, at length> is not ...": keep a preview of the value and the reason
+        return f"{message[:40]}… {message[cut + 1:]}"[:limit]
+    return message[:limit - 3] + "..."

@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from .auth import Authenticator, AuthError, Principal
 from .errors import Reject, error_response
+from .jsontext import may_hold_long_integers
 from .operation import CompiledOperation, is_json_type
 from .params import _parse_cookies, coerce_scalar
 from .prefer import Prefer, parse_prefer
@@ -186,10 +187,11 @@ def _reject_constant(name: str) -> Any:
 
 def parse_json(raw: bytes) -> tuple[Any, str | None]:
     """Parse a JSON body; orjson first, the standard library for integers beyond 64 bits."""
-    try:
-        return orjson.loads(raw), None
-    except orjson.JSONDecodeError:
-        pass
+    if not may_hold_long_integers(raw):
+        try:
+            return orjson.loads(raw), None
+        except orjson.JSONDecodeError:
+            pass
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from starlette.types import Send
+
+from .jsontext import dumps
 
 NO_BODY = object()
 
@@ -25,7 +26,7 @@ class MockResponse:
             return self.body
         if isinstance(self.body, str) and self.content_type and not self.content_type.endswith("json"):
             return self.body.encode()
-        return orjson.dumps(self.body, option=orjson.OPT_NON_STR_KEYS)
+        return dumps(self.body)
 
 
 async def send_response(send: Send, response: MockResponse, *, head: bool = False,

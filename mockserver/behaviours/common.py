@@ -163,7 +163,7 @@ def title_for(entity: dict[str, Any]) -> str:
             return value
     first, last = entity.get("first_name"), entity.get("last_name")
     if first or last:
-        return " ".join(x for x in (first, last) if x)
+        return " ".join(str(x) for x in (first, last) if x)
     return f"{entity.get('_schema', 'entity')} {entity.get('_id', '')[:8]}"
 
 
@@ -177,17 +177,23 @@ def save(call: Any, entity: dict[str, Any], *, change: str = "updated") -> dict[
     return entity
 
 
-def create_entity(call: Any, schema: str, attributes: dict[str, Any], *,
-                  entity_id: str | None = None) -> dict[str, Any]:
+def new_entity(call: Any, schema: str, attributes: dict[str, Any], *, entity_id: str | None = None) -> dict[str, Any]:
+    """A new entity of ``schema`` with ``attributes`` (not stored)."""
     w = world(call)
     now = w.now()
     entity = {k: v for k, v in attributes.items() if k not in PROTECTED_ATTRIBUTES}
     entity.update({"_id": entity_id or w.new_id(), "_schema": schema, "_org": w.org_id, "_created_at": now,
                    "_updated_at": now})
-    entity.setdefault("_tags", [])
+    if not isinstance(entity.get("_tags"), list):
+        entity["_tags"] = []
     if not entity.get("_title"):
         entity["_title"] = title_for(entity)
-    return save(call, entity, change="created")
+    return entity
+
+
+def create_entity(call: Any, schema: str, attributes: dict[str, Any], *,
+                  entity_id: str | None = None) -> dict[str, Any]:
+    return save(call, new_entity(call, schema, attributes, entity_id=entity_id), change="created")
 
 
 def add_relation(entity: dict[str, Any], attribute: str, target: dict[str, Any], tags: list[str] | None = None) -> None:

@@ -232,11 +232,10 @@ def upsert_entity(call: Any) -> Any:
         raise Reject("bad_request", str(exc)) from None
     if len(matches) > 1:
         raise Reject("conflict", f"{len(matches)} {slug} entities match the unique key {unique_key}")
-    if call.params.get("dry_run"):
-        now = c.world(call).now()
-        base = matches[0] if matches else {"_id": c.world(call).new_id(), "_schema": slug, "_title": "",
-                                           "_org": c.world(call).org_id, "_created_at": now, "_updated_at": now}
-        return call.json({**base, **attributes}, status=200 if matches else 201)
+    if call.params.get("dry_run"):  # what would be stored, without storing it
+        if matches:
+            return call.json(c.apply_patch(call, matches[0], attributes), status=200)
+        return call.json(c.new_entity(call, slug, attributes), status=201)
     if matches:
         return call.json(c.save(call, c.apply_patch(call, matches[0], attributes)), status=200)
     return call.json(c.create_entity(call, slug, attributes), status=201)

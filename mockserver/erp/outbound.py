@@ -16,8 +16,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
-
+from ..jsontext import dumps
 from .jsonata import UNDEFINED, JsonataError, compile_expression, is_truthy
 
 log = logging.getLogger("epilot_mock.erp")
@@ -140,7 +139,7 @@ class OutboundDispatcher:
         delivery = self.store.record_get(DELIVERY_KIND, delivery_id)
         if delivery is None:
             return
-        body = orjson.dumps(delivery["payload"])
+        body = dumps(delivery["payload"])
         signature = sign(self.secret_for(delivery["integration_id"]), body)
         headers = {"content-type": "application/json", SIGNATURE_HEADER: signature,
                    ACK_HEADER: delivery["ack_id"], "x-epilot-event-id": delivery["event_id"],

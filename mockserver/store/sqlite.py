@@ -15,8 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
-import orjson
-
+from ..jsontext import dumps, loads
 from .base import Entity, Filter, Page, Query, Relation, Store, iter_relations
 
 SNAPSHOT_FORMAT = "epilot-mock-snapshot"
@@ -48,7 +47,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 
 
 def _json(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    return dumps(value).decode()
 
 
 def attr_expr(attribute: str) -> str:
@@ -144,7 +143,7 @@ class SQLiteStore(Store):
     def get(self, entity_id: str) -> Entity | None:
         with self._lock:
             row = self.conn.execute("SELECT doc FROM entities WHERE id = ?", (entity_id,)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        return loads(row[0]) if row else None
 
     def get_many(self, ids: list[str]) -> dict[str, Entity]:
         out: dict[str, Entity] = {}
@@ -154,7 +153,7 @@ class SQLiteStore(Store):
                 marks = ",".join("?" * len(chunk))
                 for entity_id, doc in self.conn.execute(
                         f"SELECT id, doc FROM entities WHERE id IN ({marks})", chunk):
-                    out[entity_id] = orjson.loads(doc)
+                    out[entity_id] = loads(doc)
         return out
 
     def put(self, entity: Entity) -> Entity:
@@ -224,7 +223,7 @@ class SQLiteStore(Store):
             rows = self.conn.execute(
                 f"SELECT src, attribute, dst, tags FROM relations WHERE {column} = ? ORDER BY attribute, rowid",
                 (entity_id,)).fetchall()
-        return [Relation(s, a, d, tuple(orjson.loads(t or "[]"))) for s, a, d, t in rows]
+        return [Relation(s, a, d, tuple(loads(t or "[]"))) for s, a, d, t in rows]
 
     def find_by(self, schema: str, attributes: dict[str, Any]) -> list[Entity]:
         if not attributes:
@@ -238,7 +237,7 @@ class SQLiteStore(Store):
         with self._lock:
             rows = self.conn.execute(f"SELECT doc FROM entities WHERE {' AND '.join(where)} ORDER BY created_at",
                                      args).fetchall()
-        return [orjson.loads(r[0]) for r in rows]
+        return [loads(r[0]) for r in rows]
 
     def query(self, query: Query) -> Page:
         where: list[str] = []
@@ -262,14 +261,14 @@ class SQLiteStore(Store):
             rows = self.conn.execute(
                 f"SELECT doc FROM entities{sql_where} ORDER BY {order}, id LIMIT ? OFFSET ?",
                 (*args, _sql_int(query.limit), _sql_int(query.offset))).fetchall()
-        return Page([orjson.loads(r[0]) for r in rows], total)
+        return Page([loads(r[0]) for r in rows], total)
 
     # -- records ------------------------------------------------------------------------------
 
     def record_get(self, kind: str, record_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self.conn.execute("SELECT doc FROM records WHERE kind = ? AND id = ?", (kind, record_id)).fetchone()
-        return orjson.loads(row[0]) if row else None
+        return loads(row[0]) if row else None
 
     def record_put(self, kind: str, record_id: str, doc: dict[str, Any], *, parent: str | None = None) -> None:
         with self.transaction():
@@ -297,7 +296,7 @@ class SQLiteStore(Store):
             sql += " LIMIT ?"
             args.append(_sql_int(limit))
         with self._lock:
-            return [orjson.loads(r[0]) for r in self.conn.execute(sql, args)]
+            return [loads(r[0]) for r in self.conn.execute(sql, args)]
 
     def record_count(self, kind: str) -> int:
         with self._lock:
@@ -307,11 +306,11 @@ class SQLiteStore(Store):
 
     def export(self) -> dict[str, Any]:
         with self._lock:
-            entities = [orjson.loads(d) for (d,) in self.conn.execute("SELECT doc FROM entities ORDER BY rowid")]
+            entities = [loads(d) for (d,) in self.conn.execute("SELECT doc FROM entities ORDER BY rowid")]
             records: dict[str, list[dict[str, Any]]] = {}
             for kind, record_id, parent, doc in self.conn.execute(
                     "SELECT kind, id, parent, doc FROM records ORDER BY seq"):
-                records.setdefault(kind, []).append({"id": record_id, "parent": parent, "doc": orjson.loads(doc)})
+                records.setdefault(kind, []).append({"id": record_id, "parent": parent, "doc": loads(doc)})
             meta = dict(self.conn.execute("SELECT key, value FROM meta"))
         return {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, "meta": meta, "entities": entities,
                 "records": records}

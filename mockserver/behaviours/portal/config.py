@@ -34,7 +34,7 @@ def portal_by(call: Any, *, origin: str | None = None, domain: str | None = None
             return doc
         if domain is not None and domain in (doc.get("domain"), doc.get("epilot_domain")):
             return doc
-    raise Reject("not_found", f"no portal with {'origin ' + origin if origin else 'domain ' + str(domain)}")
+    raise Reject("unknown_reference", f"no portal with {'origin ' + origin if origin else 'domain ' + str(domain)}")
 
 
 def portal_of_call(call: Any) -> dict[str, Any]:

@@ -169,11 +169,14 @@ def add_contract_by_identifiers(call: Any) -> Any:
         if body.get("contract"):
             matches = c.store(call).find_by("contract", body["contract"])
         else:  # identified by another entity, e.g. {"meter": {"meter_number": ...}}: its contracts
-            schema, identifiers = next(iter(body.items()))
-            matches = [k for e in c.store(call).find_by(schema, identifiers)
-                       for k in _all_related(call, e, "contract")]
-    except ValueError as exc:
-        raise Reject("bad_request", str(exc)) from None
+            matches = []
+            for schema, identifiers in body.items():
+                if isinstance(identifiers, dict) and identifiers:
+                    matches = [k for e in c.store(call).find_by(schema, identifiers)
+                               for k in _all_related(call, e, "contract")]
+                    break
+    except ValueError:
+        matches = []  # identifiers no entity can have (odd attribute names) identify nothing
     if not matches:
         raise Reject("not_found", "no contract matches these identifiers")
     contact = _contact(call)
