@@ -246,8 +246,7 @@ def parse_wrk(output: str, result: Result) -> None:
 
 def wrk(url: str, script: Path, connections: int, threads: int, seconds: int) -> str:
     cmd = ["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-           "--timeout", f"{WRK_TIMEOUT_S}s",
-           "-s", str(script), url]
+           "--timeout", f"{WRK_TIMEOUT_S}s", "-s", str(script), url]
     return subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
 
 
@@ -301,18 +300,19 @@ def ratio(value: float, base: float | None) -> str:
     return f"{value / base:.2f}x" if base else "—"
 
 
-def machine() -> list[str]:
+def machine(load_at_start: float) -> list[str]:
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.splitlines()
     return [f"- Machine: {os.cpu_count()} CPUs ({model.group(1) if model else 'unknown CPU'}), "
-            f"load average at start {os.getloadavg()[0]:.2f}",
+            f"load average at start {load_at_start:.2f}",
             f"- Python {platform.python_version()} ({sys.executable})",
             f"- {version[0] if version else 'wrk (unknown version)'}"]
 
 
 def report(results: list[Result], startup: list[float] | None, entities: int | None, args: argparse.Namespace,
-           argv: list[str]) -> str:
-    out = ["# epilot-mock benchmark", "", f"Command: `{shlex.join([sys.executable, *argv])}`", "", *machine(),
+           argv: list[str], load_at_start: float) -> str:
+    out = ["# epilot-mock benchmark", "", f"Command: `{shlex.join([sys.executable, *argv])}`", "",
+           *machine(load_at_start),
            f"- wrk: {args.threads} thread(s), {args.connections} connections ({LARGE_CONNECTIONS} on the large world), "
            f"{args.duration} s per run after a {WARMUP_S} s warm-up, `--latency --timeout {WRK_TIMEOUT_S}s`",
            "- One worker per server; ratios are against bare Starlette measured in this same run "
@@ -403,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: wrk is not installed; install it with `apt-get install wrk` (Debian/Ubuntu)", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # unwind: the `serve` blocks stop their servers
+    load_at_start = os.getloadavg()[0]
     results: list[Result] = []
     entities: int | None = None
     startup: list[float] | None = None
@@ -412,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             todo = [(req, conns) for group, srv, req, conns in SCENARIOS if srv == server and group in args.groups]
             if not todo:
                 continue
-            log(f"starting {title} ...")
+            log(f"starting {title} ..." + (" (its first start builds the world cache: a minute or more)"
+                                            if server == "large" else ""))
             with serve(cmd, logfile) as (proc, port):
                 if server == "large":
                     entities = json.loads(request(port, HEALTH)[1])["world"]["entities"]
@@ -422,8 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         if "startup" in args.groups:
             log("measuring startup (1 untimed + 3 timed starts) ...")
             startup = startup_times(logfile)
-    text = report(results, startup, entities, args, [sys.argv[0], *argv])
-    print(text)
+    text = report(results, startup, entities, args, [sys.argv[0], *argv], load_at_start)
+    sys.stdout.write(text)
     if args.out:
         args.out.write_text(text)
     return 0 if all(r.valid for r in results) else 1

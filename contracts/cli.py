@@ -165,6 +165,8 @@ def _print_summary(result: Any) -> None:
             console.print(f"[bold red]{op.label}[/] ({op.api}) error: {error}", markup=True)
     for error in result.errors:
         console.print(f"[bold red]run error:[/] {error}")
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, highlight=False)
     console.print(("[green]" if result.ok else "[red]") + _verdict(result))
 
 
@@ -172,7 +174,7 @@ def _print_summary(result: Any) -> None:
 @click.argument("old")
 @click.argument("new")
 def diff(old: str, new: str) -> None:
-    """Breaking changes from spec OLD to spec NEW (exit code 1 when there are any)."""
+    """Breaking changes from spec OLD to spec NEW (exit code 1 when there are any, 2 on unreadable specs)."""
     from mockserver.bundled import parse_spec_arg
     from mockserver.loader import SpecError
 
@@ -180,8 +182,9 @@ def diff(old: str, new: str) -> None:
 
     try:
         changes = diff_sources(parse_spec_arg(old).source, parse_spec_arg(new).source)
-    except SpecError as exc:
-        raise click.ClickException(str(exc)) from None
+    except SpecError as exc:  # exit codes as diff(1): 0 compatible, 1 breaking, 2 trouble
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
     for change in changes:
         click.echo(str(change))
     click.echo(f"{len(changes)} breaking change(s)" if changes else "no breaking changes")

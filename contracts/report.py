@@ -50,6 +50,8 @@ def markdown(result: RunResult) -> str:
             lines += [f"### `{op.label}` ({op.api}): error", "", "```", error, "```", ""]
     for error in result.errors:
         lines += ["### Run error", "", "```", error, "```", ""]
+    if result.notes:
+        lines += ["", "## Notes", "", *[f"- {note}" for note in result.notes]]
     if result.exclusions:
         lines += ["", "## Exclusions applied", "", "| API | Operation | Check | Also accepted | Reason |",
                   "|---|---|---|---|---|"]

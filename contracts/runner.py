@@ -73,6 +73,7 @@ class RunResult:
     seed: int | None = None
     phases: tuple[str, ...] = ALL_PHASES
     exclusions: list[Any] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. a phase with nothing to do after filtering
 
     @property
     def ok(self) -> bool:
@@ -100,6 +101,7 @@ def load_spec(value: str) -> tuple[str, dict[str, Any], bool]:
 def run_contracts(options: RunOptions, target: Target, observer: Observer | None = None) -> RunResult:
     """Run every spec of ``options`` against ``target``; never raises for API misbehaviour."""
     import schemathesis
+    from schemathesis.core.errors import NoLinksFound
     from schemathesis.engine import events, from_schema
 
     warnings.filterwarnings("ignore", module="schemathesis")
@@ -124,6 +126,8 @@ def run_contracts(options: RunOptions, target: Target, observer: Observer | None
                 notify("scenario", {"api": api, "label": event.recorder.label, "phase": str(event.phase)})
             elif isinstance(event, events.PhaseStarted):
                 notify("phase", {"api": api, "phase": event.phase.name})
+            elif isinstance(event, events.NonFatalError) and isinstance(event.value, NoLinksFound):
+                result.notes.append(f"{api}: stateful phase skipped: the selected operations have no links")
             elif isinstance(event, events.NonFatalError):
                 message = redact(f"{event.label}: {event.info.message}")
                 op = result.operations.get((api, event.label))

@@ -164,3 +164,25 @@ def test_admin_journal_records_requests_and_filters(stateless):
 def test_admin_openapi_document(stateless):
     doc = orjson.loads(stateless.get("/__admin/openapi.json").content)
     assert doc["openapi"].startswith("3.") and "/__admin/health" in doc["paths"]
+
+
+def test_integers_beyond_64_bits_stay_exact_end_to_end(fresh_client):
+    big = 123456789012345678901234567890
+    body = b'{"first_name": "Gro\\u00df", "meter_count": 123456789012345678901234567890}'
+    created = fresh_client.post("/v1/entity/contact", content=body,
+                                headers={**ORG, "content-type": "application/json"})
+    assert created.status_code == 201, created.text
+    entity_id = created.json()["_id"]
+    again = fresh_client.get(f"/v1/entity/contact/{entity_id}", headers=ORG)
+    assert b"123456789012345678901234567890" in again.content
+    assert again.json()["entity"]["meter_count"] == big
+
+
+def test_an_invalid_body_names_the_specific_reason_inside_a_oneof(stateless):
+    # A composite price item of the wrong shape deep inside an anyOf: the message names the field.
+    body = {"line_items": [{"price_id": "p", "quantity": "three"}]}
+    r = stateless.post("/v1/pricing:compute", json=body, headers=ORG)
+    assert r.status_code == 400, r.text
+    message = r.json()["error"]
+    assert "quantity" in message and "number" in message, message
+    assert len(message) < 400
