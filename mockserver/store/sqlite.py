@@ -196,8 +196,7 @@ class SQLiteStore(Store):
         with self.transaction():
             rows = []
             for record_id, parent, doc in items:
-                self._seq += 1
-                rows.append((kind, record_id, parent, self._seq, _json(doc)))
+                rows.append((kind, record_id, parent, self._next_seq(), _json(doc)))
             self.conn.executemany("INSERT OR REPLACE INTO records(kind, id, parent, seq, doc) VALUES (?,?,?,?,?)",
                                   rows)
 
@@ -265,6 +264,13 @@ class SQLiteStore(Store):
 
     # -- records ------------------------------------------------------------------------------
 
+    def _next_seq(self) -> int:
+        """The next record sequence number; call inside a transaction."""
+        if self.path:  # other workers may have added records: the file, whose write lock we hold, knows
+            self._seq = max(self._seq, self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0)
+        self._seq += 1
+        return self._seq
+
     def record_get(self, kind: str, record_id: str) -> dict[str, Any] | None:
         with self._lock:
             row = self.conn.execute("SELECT doc FROM records WHERE kind = ? AND id = ?", (kind, record_id)).fetchone()
@@ -274,8 +280,7 @@ class SQLiteStore(Store):
         with self.transaction():
             existing = self._scalar("SELECT seq FROM records WHERE kind = ? AND id = ?", (kind, record_id))
             if existing is None:
-                self._seq += 1
-                existing = self._seq
+                existing = self._next_seq()
             self.conn.execute("INSERT OR REPLACE INTO records(kind, id, parent, seq, doc) VALUES (?,?,?,?,?)",
                               (kind, record_id, parent, existing, _json(doc)))
 
