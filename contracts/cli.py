@@ -245,3 +245,42 @@ def scenario_run(names: tuple[str, ...], base_url: str | None, token: str | None
     if report:
         write_scenario_report(results, report)
     sys.exit(0 if passed == len(results) else 1)
+
+
+@click.group()
+def webhook() -> None:
+    """A local webhook receiver, for outbound ERP events."""
+
+
+@webhook.command("listen")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9999, show_default=True, type=int)
+@click.option("--status", default=200, show_default=True, type=int, help="Status to answer every delivery with.")
+@click.option("--secret", help="Check each delivery's x-epilot-signature (HMAC-SHA256 of the body) with this secret.")
+def webhook_listen(host: str, port: int, status: int, secret: str | None) -> None:
+    """Print each delivery (one JSON line: path, ACK id, signature check, body) and answer it."""
+    import hashlib
+    import hmac
+    import json
+
+    import uvicorn
+
+    from .webhooks import WebhookReceiver
+
+    def show(delivery: dict[str, Any]) -> None:
+        headers = delivery["headers"]
+        line: dict[str, Any] = {"path": delivery["path"], "ack_id": headers.get("x-epilot-ack-id"),
+                                "event": headers.get("x-epilot-event-name")}
+        signature = headers.get("x-epilot-signature", "")
+        if secret is not None:
+            expected = "sha256=" + hmac.new(secret.encode(), delivery["raw"].encode(), hashlib.sha256).hexdigest()
+            line["signature"] = "valid" if hmac.compare_digest(signature, expected) else "INVALID"
+        else:
+            line["signature"] = signature or None
+        line["body"] = delivery["body"]
+        click.echo(json.dumps(line, ensure_ascii=False))
+
+    receiver = WebhookReceiver(on_delivery=show)
+    receiver.respond_status = status
+    click.echo(f"listening on http://{host}:{port}/ (answering {status})", err=True)
+    uvicorn.run(receiver, host=host, port=port, log_level="warning", access_log=False)

@@ -12,7 +12,8 @@ import orjson
 
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    def __init__(self, on_delivery: Any = None) -> None:
+        self.on_delivery = on_delivery  # called with each delivery, e.g. to print it
         self.deliveries: list[dict[str, Any]] = []
         self.respond_status = 200
         self.respond_body: Any = {"ok": True}
@@ -42,10 +43,13 @@ class WebhookReceiver:
         except orjson.JSONDecodeError:
             body = raw.decode("utf-8", "replace")
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        delivery = {"path": scope["path"], "method": scope["method"], "headers": headers, "body": body,
+                    "raw": raw.decode("utf-8", "replace"), "received_at": time.time()}
         with self._lock:
-            self.deliveries.append({"path": scope["path"], "method": scope["method"], "headers": headers,
-                                    "body": body, "raw": raw.decode("utf-8", "replace"), "received_at": time.time()})
+            self.deliveries.append(delivery)
             status, payload = self.respond_status, self.respond_body
+        if self.on_delivery is not None:
+            self.on_delivery(delivery)
         content = orjson.dumps(payload)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})

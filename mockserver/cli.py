@@ -146,11 +146,11 @@ def specs_check(sources: tuple[str, ...], strict: bool) -> None:
 def _register_plugins() -> None:
     """Subcommands from the contracts package (contract, scenario), when it is installed."""
     try:
-        from contracts.cli import contract, scenario
+        from contracts.cli import contract, scenario, webhook
     except ImportError:
         return
-    main.add_command(contract)
-    main.add_command(scenario)
+    for group in (contract, scenario, webhook):
+        main.add_command(group)
 
 
 _register_plugins()

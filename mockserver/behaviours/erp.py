@@ -313,6 +313,9 @@ def replay_events(call: Any) -> Any:
             continue
         event = {k: original[k] for k in ("event_type", "object_type", "timestamp", "format", "payload",
                                           "deduplication_id", "use_case_id") if original.get(k) is not None}
+        known = {u["id"] for u in _use_cases(call, integration["id"])}
+        if event.get("use_case_id") not in known:  # replaced since (an update without ids): route afresh
+            event.pop("use_case_id", None)
         outcome = process_event(call, integration, event, original.get("correlation_id"), replay_of=event_id)
         item = {"event_id": event_id, "status": outcome["status"], "replay_event_id": outcome["event_id"]}
         if outcome.get("message"):
