@@ -1,5 +1,5 @@
 """JSON encoding for values that came from clients: orjson, with the standard library as the fallback
-for integers beyond 64 bits (which JSON allows and orjson refuses)."""
+for integers beyond 64 bits (which JSON allows and orjson refuses, or reads as floats)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,11 @@ from typing import Any
 
 import orjson
 
+# Text written by the fallback starts with a space (valid JSON whitespace), so that `loads` knows at
+# once which parser keeps it exact.
+_EXACT = " "
+_LONG_INTEGER = re.compile(rb"[:\[,]\s*-?\d{20}")
+
 
 def dumps(value: Any) -> bytes:
     """Compact JSON bytes of ``value``; non-string keys become strings."""
@@ -17,18 +22,17 @@ def dumps(value: Any) -> bytes:
     except TypeError as exc:
         if "64-bit" not in str(exc):
             raise
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
-
-
-_LONG_DIGITS = re.compile(r"\d{20}")
-_LONG_DIGITS_BYTES = re.compile(rb"\d{20}")
-
-
-def may_hold_long_integers(text: str | bytes) -> bool:
-    """Whether JSON text may hold an integer beyond 64 bits, which orjson would read as a float."""
-    return bool((_LONG_DIGITS if isinstance(text, str) else _LONG_DIGITS_BYTES).search(text))
+    return (_EXACT + json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)).encode()
 
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON written by :func:`dumps`, keeping integers beyond 64 bits exact."""
-    return json.loads(text) if may_hold_long_integers(text) else orjson.loads(text)
+    if text[:1] in (_EXACT, b" "):
+        return json.loads(text)
+    return orjson.loads(text)
+
+
+def may_hold_long_integers(raw: bytes) -> bool:
+    """Whether a client's JSON may hold an integer beyond 64 bits, which orjson would read as a float.
+    (A false positive, such digits inside a string, only costs the slower parser.)"""
+    return bool(_LONG_INTEGER.search(raw))

@@ -43,47 +43,54 @@ def relation_ids(value: Any) -> list[str]:
     return [item["entity_id"] for item in relation_items(value)]
 
 
-def visible_ids(call: Any) -> set[str] | None:
+def visible_ids(call: Any) -> frozenset[str] | None:
     """Ids the caller may see: everything (None) for an org token; for a portal user, their contact
-    and what is related to it (contracts, meters, billing accounts, orders...), plus shared entities."""
+    and what is related to it (contracts, meters, billing accounts, orders...), plus shared entities.
+
+    The set is cached per user until the store changes (in any worker)."""
     if call.principal.kind != "portal_user":
         return None
     cached = call.extras.get("visible")
     if cached is not None:
         return cached
-    start = contact_id(call)
-    seen: set[str] = set()
-    if start:
-        st = store(call)
-        seen.add(start)
-        if portal_user_id(call):
-            seen.add(portal_user_id(call))
-        frontier = [start]
-        for _ in range(MAX_DEPTH):
-            nxt: list[str] = []
-            schemas = {e["_id"]: e["_schema"] for e in st.get_many(frontier).values()}
-            for entity_id in frontier:
-                if entity_id != start and schemas.get(entity_id) in SHARED_SCHEMAS | PEOPLE_SCHEMAS:
-                    continue
-                for rel in st.relations(entity_id) + st.relations(entity_id, reverse=True):
-                    other = rel.target if rel.source == entity_id else rel.source
-                    if other not in seen:
-                        seen.add(other)
-                        nxt.append(other)
-            if not nxt:
-                break
-            frontier = nxt
-        # Other people reached through a shared entity are not this customer's.
-        for entity_id, entity in st.get_many(list(seen)).items():
-            if entity["_schema"] in PEOPLE_SCHEMAS and entity_id not in (start, portal_user_id(call)) \
-                    and not _directly_related(st, start, entity_id):
-                seen.discard(entity_id)
+    start, user_id = contact_id(call), portal_user_id(call)
+    st = store(call)
+    version = st.version()
+    cache = call.services.extra.setdefault("visible_cache", {})
+    hit = cache.get((start, user_id))
+    if hit is not None and hit[0] == version:
+        seen = hit[1]
+    else:
+        seen = frozenset(_reachable(st, start, user_id) if start else ())
+        if len(cache) > 1000:
+            cache.clear()
+        cache[(start, user_id)] = (version, seen)
     call.extras["visible"] = seen
     return seen
 
 
-def _directly_related(st: Any, a: str, b: str) -> bool:
-    return any(r.target == b for r in st.relations(a)) or any(r.source == b for r in st.relations(a, reverse=True))
+def _reachable(st: Any, start: str, user_id: str | None) -> set[str]:
+    seen = {start} | ({user_id} if user_id else set())
+    frontier = [start]
+    for _ in range(MAX_DEPTH):
+        schemas = st.schemas_of(frontier)
+        # Shared entities (products, portals) and other people are reached but not walked through.
+        expand = [i for i in frontier if i == start or schemas.get(i) not in SHARED_SCHEMAS | PEOPLE_SCHEMAS]
+        nxt: list[str] = []
+        for source, target in st.links(expand) if expand else []:
+            for other in (source, target):
+                if other not in seen:
+                    seen.add(other)
+                    nxt.append(other)
+        if not nxt:
+            break
+        frontier = nxt
+    # Other people reached through a shared entity are not this customer's.
+    direct = {other for pair in st.links([start]) for other in pair}
+    for entity_id, schema in st.schemas_of(list(seen)).items():
+        if schema in PEOPLE_SCHEMAS and entity_id not in (start, user_id) and entity_id not in direct:
+            seen.discard(entity_id)
+    return seen
 
 
 def load(call: Any, entity_id: str, schema: str | None = None, *, kind: str = "forbidden") -> dict[str, Any]:

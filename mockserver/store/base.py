@@ -82,6 +82,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def count(self, schema: str | None = None) -> int: ...
 
+    @abc.abstractmethod
+    def schemas_of(self, ids: list[str]) -> dict[str, str]:
+        """The schema of each of ``ids`` that exists (without loading the documents)."""
+
+    @abc.abstractmethod
+    def links(self, ids: list[str]) -> list[tuple[str, str]]:
+        """(source, target) of every relation from or to one of ``ids``."""
+
+    @abc.abstractmethod
+    def version(self) -> Any:
+        """A value that changes whenever any writer (this process or another) changes the state;
+        caches of derived data key on it."""
+
     # -- records ------------------------------------------------------------------------------
     @abc.abstractmethod
     def record_get(self, kind: str, record_id: str) -> dict[str, Any] | None: ...

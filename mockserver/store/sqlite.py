@@ -43,7 +43,15 @@ CREATE TABLE IF NOT EXISTS records (
 CREATE INDEX IF NOT EXISTS ix_records_parent ON records(kind, parent, seq);
 CREATE INDEX IF NOT EXISTS ix_records_seq ON records(kind, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS terms (attr TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL,
+                                  PRIMARY KEY (attr, value, id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_terms_id ON terms(id);
+CREATE TABLE IF NOT EXISTS term_attrs (attr TEXT PRIMARY KEY);
 """
+# Equality on an attribute (`last_name:Müller`, unique ids) must also match items of multi-value
+# attributes, which no expression index can serve. So the first equality query on an attribute
+# builds an inverted index of its string values (`terms`); writes keep it current from then on.
+TERM_MAX_LENGTH = 512
 
 
 def _json(value: Any) -> str:
@@ -61,6 +69,11 @@ def attr_expr(attribute: str) -> str:
 
 
 _SQL_INT_MAX = 2**63 - 1
+
+
+def _chunks(ids: list[str], size: int = 400) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def _sql_int(value: int) -> int:
@@ -85,6 +98,7 @@ class SQLiteStore(Store):
         for attribute in INDEXED_ATTRIBUTES:
             self.ensure_index(attribute)
         self._pristine: sqlite3.Connection | None = None
+        self._writes = 0
         self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -122,6 +136,7 @@ class SQLiteStore(Store):
                 self.conn.execute("COMMIT")
             finally:
                 self._depth = 0
+                self._writes += 1
 
     def ensure_index(self, attribute: str) -> None:
         if attribute in _COLUMNS or not _SAFE_ATTR.match(attribute):
@@ -171,7 +186,47 @@ class SQLiteStore(Store):
                 "INSERT OR REPLACE INTO relations(src, attribute, dst, tags) VALUES (?,?,?,?)",
                 [(r.source, r.attribute, r.target, _json(list(r.tags))) for r in iter_relations(entity)],
             )
+            self._index_terms([entity])
         return entity
+
+    def _term_attrs(self) -> list[str]:
+        return [a for (a,) in self.conn.execute("SELECT attr FROM term_attrs")]
+
+    def _index_terms(self, entities: list[Entity], *, replace: bool = True) -> None:
+        """Keep ``terms`` current for written entities (call inside a transaction)."""
+        attrs = self._term_attrs()
+        if not attrs:
+            return
+        if replace:
+            self.conn.executemany("DELETE FROM terms WHERE id = ?", [(e["_id"],) for e in entities])
+        self.conn.executemany("INSERT OR IGNORE INTO terms(attr, value, id) VALUES (?,?,?)",
+                              [(a, v, e["_id"]) for e in entities for a in attrs for v in _string_terms(e, a)])
+
+    def _ensure_terms(self, attributes: set[str]) -> None:
+        """Build the inverted index of each attribute not indexed yet, from the stored documents."""
+        with self._lock:
+            missing = attributes - set(self._term_attrs())
+            if not missing:
+                return
+            with self.transaction():
+                for attr in sorted(missing):
+                    path, key = f'$."{attr}"', f'$."{_value_key(attr)}"'
+                    self.conn.execute(
+                        "INSERT OR IGNORE INTO terms(attr, value, id) "
+                        "SELECT ?, j.value, e.id FROM entities e, json_each(e.doc, ?) j "
+                        "WHERE j.type = 'text' AND length(j.value) <= ? "
+                        "UNION ALL SELECT ?, json_extract(j.value, ?), e.id FROM entities e, json_each(e.doc, ?) j "
+                        "WHERE j.type = 'object' AND json_type(j.value, ?) = 'text' "
+                        "AND length(json_extract(j.value, ?)) <= ?",
+                        (attr, path, TERM_MAX_LENGTH, attr, key, path, key, key, TERM_MAX_LENGTH))
+                    self.conn.execute("INSERT OR IGNORE INTO term_attrs(attr) VALUES (?)", (attr,))
+
+    def _indexed_equalities(self, clauses: Any) -> frozenset[str]:
+        """Attributes of the string equalities in ``clauses`` that the terms index serves (built now)."""
+        wanted = {f.attribute for f in _filters(clauses) if _term_eligible(f)}
+        if wanted:
+            self._ensure_terms(wanted)
+        return frozenset(wanted)
 
     def put_many(self, entities: list[Entity]) -> None:
         """Insert or replace many entities in one transaction (bulk statements: fast initial loads)."""
@@ -191,6 +246,7 @@ class SQLiteStore(Store):
                 rows)
             self.conn.executemany("INSERT OR REPLACE INTO relations(src, attribute, dst, tags) VALUES (?,?,?,?)",
                                   relations)
+            self._index_terms(entities)
 
     def record_put_many(self, kind: str, items: list[tuple[str, str | None, dict[str, Any]]]) -> None:
         with self.transaction():
@@ -204,6 +260,7 @@ class SQLiteStore(Store):
         with self.transaction():
             cur = self.conn.execute("DELETE FROM entities WHERE id = ?", (entity_id,))
             self.conn.execute("DELETE FROM relations WHERE src = ?", (entity_id,))
+            self.conn.execute("DELETE FROM terms WHERE id = ?", (entity_id,))
         return cur.rowcount > 0
 
     def count(self, schema: str | None = None) -> int:
@@ -224,13 +281,37 @@ class SQLiteStore(Store):
                 (entity_id,)).fetchall()
         return [Relation(s, a, d, tuple(loads(t or "[]"))) for s, a, d, t in rows]
 
+    def schemas_of(self, ids: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._lock:
+            for chunk in _chunks(ids):
+                out.update(self.conn.execute(
+                    f"SELECT id, schema FROM entities WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+        return out
+
+    def links(self, ids: list[str]) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        with self._lock:
+            for chunk in _chunks(ids):
+                marks = ",".join("?" * len(chunk))
+                out += self.conn.execute(f"SELECT src, dst FROM relations WHERE src IN ({marks}) "
+                                         f"UNION ALL SELECT src, dst FROM relations WHERE dst IN ({marks})",
+                                         (*chunk, *chunk)).fetchall()
+        return out
+
+    def version(self) -> tuple[int, int]:
+        with self._lock:  # data_version moves when another connection (worker) commits
+            return self._writes, int(self._scalar("PRAGMA data_version"))
+
     def find_by(self, schema: str, attributes: dict[str, Any]) -> list[Entity]:
         if not attributes:
             return []
         where = ["schema = ?"]
         args: list[Any] = [schema]
-        for name, value in attributes.items():
-            sql, clause_args = _filter(Filter(name, "eq", value))  # matches array items too (emails, tags)
+        filters = [Filter(name, "eq", value) for name, value in attributes.items()]
+        indexed = self._indexed_equalities(filters)
+        for f in filters:
+            sql, clause_args = _filter(f, indexed)  # matches array items too (emails, tags)
             where.append(sql)
             args.extend(clause_args)
         with self._lock:
@@ -241,8 +322,14 @@ class SQLiteStore(Store):
     def query(self, query: Query) -> Page:
         where: list[str] = []
         args: list[Any] = []
+        indexed = self._indexed_equalities(query.all_of)
+        selective = query.ids is not None or any(
+            c.attribute in indexed and _term_eligible(c) for c in _conjuncts(query.all_of))
         if query.schemas:
-            where.append(f"schema IN ({','.join('?' * len(query.schemas))})")
+            # With ids or an indexed equality, the unary plus keeps SQLite from walking the (far
+            # larger) schema index instead of looking those ids up.
+            column = "+schema" if selective else "schema"
+            where.append(f"{column} IN ({','.join('?' * len(query.schemas))})")
             args.extend(query.schemas)
         if query.ids is not None:
             if not query.ids:
@@ -250,7 +337,7 @@ class SQLiteStore(Store):
             where.append(f"id IN ({','.join('?' * len(query.ids))})")
             args.extend(query.ids)
         for clause in query.all_of:
-            sql, clause_args = _clause(clause)
+            sql, clause_args = _clause(clause, indexed)
             where.append(sql)
             args.extend(clause_args)
         sql_where = f" WHERE {' AND '.join(where)}" if where else ""
@@ -350,7 +437,7 @@ class SQLiteStore(Store):
         return {"entities": len(entities), "records": sum(len(v) for v in records.values())}
 
     def _clear(self) -> None:
-        for table in ("entities", "relations", "records", "meta"):
+        for table in ("entities", "relations", "records", "meta", "terms", "term_attrs"):
             self.conn.execute(f"DELETE FROM {table}")
 
     def copy_from(self, path: str) -> None:
@@ -361,6 +448,8 @@ class SQLiteStore(Store):
                 source.backup(self.conn)
             finally:
                 source.close()
+            self.conn.executescript(_SCHEMA_SQL)  # a copy made by an older version may lack newer tables
+            self._writes += 1
             self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
 
     def save_to(self, path: str) -> None:
@@ -406,28 +495,69 @@ class SQLiteStore(Store):
                 self._pristine.close()
 
 
-def _clause(clause: Any) -> tuple[str, list[Any]]:
+def _filters(clauses: Any) -> Iterator[Filter]:
+    for clause in clauses:
+        if isinstance(clause, Filter):
+            yield clause
+        elif clause[0] == "not":
+            yield from _filters([clause[1]])
+        else:
+            yield from _filters(clause[1])
+
+
+def _conjuncts(clauses: Any) -> Iterator[Filter]:
+    """The filters that every match must pass (top level, through nested ANDs)."""
+    for clause in clauses:
+        if isinstance(clause, Filter):
+            yield clause
+        elif clause[0] == "and":
+            yield from _conjuncts(clause[1])
+
+
+def _term_eligible(f: Filter) -> bool:
+    return (f.op == "eq" and isinstance(f.value, str) and f.attribute not in _COLUMNS and f.attribute != "*"
+            and len(f.value) <= TERM_MAX_LENGTH and bool(_SAFE_ATTR.match(f.attribute)))
+
+
+def _string_terms(entity: Entity, attribute: str) -> set[str]:
+    """The strings an equality on ``attribute`` matches: the value, or items of a multi-value attribute
+    (and the value key inside object items, e.g. ``email[].email``), as SQLite's json_each sees them."""
+    value = entity.get(attribute)
+    items = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    key = _value_key(attribute)
+    out = set()
+    for item in items:
+        if isinstance(item, dict):
+            item = item.get(key)
+        if isinstance(item, str) and len(item) <= TERM_MAX_LENGTH:
+            out.add(item)
+    return out
+
+
+def _clause(clause: Any, indexed: frozenset[str] = frozenset()) -> tuple[str, list[Any]]:
     if isinstance(clause, Filter):
-        return _filter(clause)
+        return _filter(clause, indexed)
     kind, parts = clause
     if kind == "not":
-        sql, args = _clause(parts)
+        sql, args = _clause(parts, indexed)
         return f"NOT ({sql})", args
     joined: list[str] = []
     args: list[Any] = []
     for part in parts:
-        sql, part_args = _clause(part)
+        sql, part_args = _clause(part, indexed)
         joined.append(f"({sql})")
         args.extend(part_args)
     glue = " OR " if kind == "or" else " AND "
     return (glue.join(joined) or ("0" if kind == "or" else "1")), args
 
 
-def _filter(f: Filter) -> tuple[str, list[Any]]:
+def _filter(f: Filter, indexed: frozenset[str] = frozenset()) -> tuple[str, list[Any]]:
     if f.attribute == "*":  # free text: title or any value in the document
         term = f"%{str(f.value).lower()}%"
         return "(ulower(title) LIKE ? OR ulower(doc) LIKE ?)", [term, term]
     expr = attr_expr(f.attribute)
+    if f.attribute in indexed and _term_eligible(f):
+        return "id IN (SELECT id FROM terms WHERE attr = ? AND value = ?)", [f.attribute, f.value]
     if f.op == "eq":
         if isinstance(f.value, str) and f.attribute not in _COLUMNS:
             # Matches a scalar, or any element of an array attribute (tags, multi-values).
