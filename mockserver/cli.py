@@ -48,10 +48,14 @@ def main() -> None:
               help="small, medium, large, or counts like customers=500.")
 @click.option("--state", type=click.Path(dir_okay=False), help="SQLite file that keeps the world across restarts.")
 @click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
+@click.option("--webhook-retries", default=5, show_default=True, type=int,
+              help="Retries of a failed outbound webhook delivery.")
+@click.option("--webhook-backoff", default=0.5, show_default=True, type=float,
+              help="Seconds before the first retry; doubles with each retry.")
 @click.option("--log-level", default="warning", show_default=True)
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
           max_body_size: str, no_cors: bool, no_behaviours: bool, world_size: str, state: str | None,
-          scenarios: tuple[str, ...], log_level: str) -> None:
+          scenarios: tuple[str, ...], webhook_retries: int, webhook_backoff: float, log_level: str) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
     import uvicorn
 
@@ -61,7 +65,7 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
         raise click.BadParameter(f"not a size: {max_body_size}", param_hint="--max-body-size") from None
     config = MockConfig(specs=list(specs), seed=seed, auth=auth, dynamic=dynamic, body_limit=limit,
                         cors=not no_cors, behaviours=not no_behaviours, world_size=world_size, state=state,
-                        scenarios=list(scenarios))
+                        scenarios=list(scenarios), webhook_retries=webhook_retries, webhook_backoff=webhook_backoff)
     if workers > 1 and not state:
         click.echo("note: with --workers > 1 each worker has its own in-memory world; "
                    "pass --state FILE to share one world", err=True)

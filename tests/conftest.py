@@ -53,3 +53,5 @@ def fresh_client():
 
 def corpus(name: str) -> str:
     return str(CORPUS / name)
+
+pytest_plugins = ["pytester"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from .catalog import Resolver, snapshot
@@ -60,7 +61,13 @@ COMPUTED_ITEM_KEYS = frozenset({
 
 def money(name: str, value: Decimal) -> dict[str, Any]:
     """``{name: cents, name_decimal: "major units"}`` for a 12-place amount."""
-    return {name: to_cents(value), f"{name}_decimal": js_number_string(value)}
+    return {name: to_cents(value), name + "_decimal": js_number_string(value)}
+
+
+def put_money(out: dict[str, Any], name: str, value: Decimal) -> None:
+    """``out.update(money(name, value))`` without the intermediate dict."""
+    out[name] = to_cents(value)
+    out[name + "_decimal"] = js_number_string(value)
 
 
 @dataclass(frozen=True)
@@ -69,17 +76,22 @@ class TaxInfo:
     rate: Decimal  # percent
     label: str  # the rate as the tax gives it ("19"), or "nontaxable"
 
+    # Derived values are cached: a TaxInfo is asked for them once per item and per totals group.
     @property
     def taxed(self) -> bool:
         return self.snapshot is not None
 
-    @property
+    @cached_property
     def tax_id(self) -> str | None:
         return str(self.snapshot["_id"]) if self.snapshot and self.snapshot.get("_id") else None
 
-    @property
+    @cached_property
     def rate_key(self) -> str:
         return js_number_string(self.rate) if self.taxed else "nontaxable"
+
+    @cached_property
+    def rate_value(self) -> int | float:
+        return json_number(self.rate)
 
     def same_as(self, other: TaxInfo) -> bool:
         """Taxes merge when they have the same ``_id`` or the same rate (nontaxable only with nontaxable)."""
@@ -91,8 +103,12 @@ class TaxInfo:
 
     def entry(self, amount: Decimal) -> dict[str, Any]:
         """A TaxAmount for ``amount`` of this tax."""
-        head: dict[str, Any] = {"tax": self.snapshot} if self.snapshot is not None else {}
-        return {**head, "rate": self.label, "rateValue": json_number(self.rate), **money("amount", amount)}
+        entry: dict[str, Any] = {"tax": self.snapshot} if self.snapshot is not None else {}
+        entry["rate"] = self.label
+        entry["rateValue"] = self.rate_value
+        entry["amount"] = to_cents(amount)
+        entry["amount_decimal"] = js_number_string(amount)
+        return entry
 
 
 NONTAXABLE = TaxInfo(None, ZERO, "nontaxable")
@@ -184,41 +200,38 @@ class PricedItem:
         if self.billing_period is not None:
             out["billing_period"] = self.billing_period
         out["currency"] = self.currency
-        for name, value in (("unit_amount", self.unit.amount), ("unit_amount_net", self.unit.net),
-                            ("unit_amount_gross", self.unit.gross), ("amount_subtotal", self.subtotal),
-                            ("amount_total", self.total)):
-            out.update(money(name, value))
+        unit = self.unit
+        put_money(out, "unit_amount", unit.amount)
+        put_money(out, "unit_amount_net", unit.net)
+        put_money(out, "unit_amount_gross", unit.gross)
+        put_money(out, "amount_subtotal", self.subtotal)
+        put_money(out, "amount_total", self.total)
         out["taxes"] = [self.tax.entry(self.tax_amount)]
         if self.coupons_named:
             out["_coupons"] = [self.applied.snapshot] if self.applied else []
         if self.discount:
-            out.update(self._discount_fields(self.discount))
+            self._put_discount_fields(out, self.discount)
         if self.cashback is not None and self.after_cashback is not None:
             out["cashback_period"] = self.cashback.period
-            out.update(money("cashback_amount", self.cashback.amount))
-            out.update(money("after_cashback_amount_total", self.after_cashback))
+            put_money(out, "cashback_amount", self.cashback.amount)
+            put_money(out, "after_cashback_amount_total", self.after_cashback)
         if self.tiers_details is not None:
             out["tiers_details"] = self.tiers_details
         return out
 
-    def _discount_fields(self, discount: Discount) -> dict[str, Any]:
-        fields: dict[str, Any] = {}
+    def _put_discount_fields(self, out: dict[str, Any], discount: Discount) -> None:
         if discount.coupon.kind == "percentage":
-            fields["discount_percentage"] = json_number(discount.coupon.percentage)
+            out["discount_percentage"] = json_number(discount.coupon.percentage)
         before = discount.before
-        for name, value in (
-            ("discount_amount", discount.before_total - self.total),
-            ("before_discount_amount_total", discount.before_total),
-            ("before_discount_unit_amount", before.amount),
-            ("before_discount_unit_amount_gross", before.gross),
-            ("before_discount_unit_amount_net", before.net),
-            ("unit_discount_amount", before.amount - self.unit.amount),
-            ("unit_discount_amount_net", before.net - self.unit.net),
-            ("tax_discount_amount", discount.before_tax - self.tax_amount),
-            ("before_discount_tax_amount", discount.before_tax),
-        ):
-            fields.update(money(name, value))
-        return fields
+        put_money(out, "discount_amount", discount.before_total - self.total)
+        put_money(out, "before_discount_amount_total", discount.before_total)
+        put_money(out, "before_discount_unit_amount", before.amount)
+        put_money(out, "before_discount_unit_amount_gross", before.gross)
+        put_money(out, "before_discount_unit_amount_net", before.net)
+        put_money(out, "unit_discount_amount", before.amount - self.unit.amount)
+        put_money(out, "unit_discount_amount_net", before.net - self.unit.net)
+        put_money(out, "tax_discount_amount", discount.before_tax - self.tax_amount)
+        put_money(out, "before_discount_tax_amount", discount.before_tax)
 
 
 def echoed_line(line: dict[str, Any], where: str, price: dict[str, Any],

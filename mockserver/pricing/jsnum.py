@@ -13,31 +13,31 @@ from decimal import Decimal
 
 def js_number_string(value: Decimal | int) -> str:
     """``String(x)`` of ECMAScript's Number::toString for a finite decimal ``x`` (negative zero is "0")."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+    if type(value) is Decimal:  # the hot path: money amounts
+        number = value
+    elif isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise TypeError(f"expected an int or Decimal, got {type(value).__name__}")
-    number = Decimal(value) if isinstance(value, int) else value
+    else:
+        number = Decimal(value) if isinstance(value, int) else value
     if not number.is_finite():
         raise ValueError(f"{number} is not a finite number")
-    if number.is_zero():
+    if not number:
         return "0"
-    sign, digit_tuple, exponent = number.as_tuple()
-    assert isinstance(exponent, int)
-    digits = "".join(str(d) for d in digit_tuple).lstrip("0")
-    stripped = digits.rstrip("0")
-    exponent += len(digits) - len(stripped)
-    digits = stripped
-    k = len(digits)
-    n = exponent + k  # the decimal point sits after the n-th digit
-    if k <= n <= 21:
-        text = digits + "0" * (n - k)
-    elif 0 < n <= 21:
-        text = f"{digits[:n]}.{digits[n:]}"
-    elif -6 < n <= 0:
-        text = "0." + "0" * -n + digits
-    else:
-        e = n - 1
-        mantissa = digits if k == 1 else f"{digits[0]}.{digits[1:]}"
-        text = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
+    n = number.adjusted() + 1  # the decimal point sits after the n-th significant digit
+    if -6 < n <= 21:
+        # Positional notation: the exact digits without trailing fractional zeros. str() is positional
+        # whenever the exponent is <= 0 here (adjusted() >= -6); format "f" covers positive exponents.
+        text = str(number)
+        if "E" in text or "e" in text:
+            text = format(number, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text
+    sign, digit_tuple, _ = number.as_tuple()
+    digits = "".join(map(str, digit_tuple)).rstrip("0")
+    e = n - 1
+    mantissa = digits if len(digits) == 1 else f"{digits[0]}.{digits[1:]}"
+    text = f"{mantissa}e{'+' if e >= 0 else '-'}{abs(e)}"
     return "-" + text if sign else text
 
 

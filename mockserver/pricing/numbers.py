@@ -40,25 +40,25 @@ def pricing_context() -> Iterator[None]:
 
 def q12(value: Decimal) -> Decimal:
     """Round half-to-even at 12 decimal places."""
-    return value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
+    return value.quantize(PLACES, ROUND_HALF_EVEN)  # positional: keyword arguments cost ~3x here
 
 
 def mul(a: Decimal, b: Decimal) -> Decimal:
-    return q12(a * b)
+    return (a * b).quantize(PLACES, ROUND_HALF_EVEN)
 
 
 def div(a: Decimal, b: Decimal) -> Decimal:
-    return q12(a / b)
+    return (a / b).quantize(PLACES, ROUND_HALF_EVEN)
 
 
 def truncate12(value: Decimal) -> Decimal:
     """Cut (not round) past 12 decimal places, as epilot does for ``unit_amount_decimal``."""
-    return value.quantize(PLACES, rounding=ROUND_DOWN)
+    return value.quantize(PLACES, ROUND_DOWN)
 
 
 def to_cents(value: Decimal) -> int:
     """Major units to integer cents, half away from zero: 0.125 -> 13, -0.125 -> -13."""
-    return int((value * HUNDRED).quantize(ONE, rounding=ROUND_HALF_UP))
+    return int((value * HUNDRED).quantize(ONE, ROUND_HALF_UP))
 
 
 def is_number(value: object) -> bool:

@@ -6,11 +6,12 @@ the sum of the items' cents. Items shown "on request" are left out of every sum.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from .items import PricedItem, TaxInfo, money, yearly_to_period
+from .items import PricedItem, TaxInfo, money, put_money, yearly_to_period
 from .numbers import ZERO, to_cents
 
 
@@ -40,13 +41,14 @@ class Sums:
 
     def recurrence_fields(self) -> dict[str, Any]:
         fields: dict[str, Any] = {}
-        for name, value in (("amount_subtotal", self.subtotal), ("amount_total", self.total),
-                            ("amount_tax", self.tax), ("unit_amount_gross", self.unit_gross),
-                            ("unit_amount_net", self.unit_net)):
-            fields.update(money(name, value))
+        put_money(fields, "amount_subtotal", self.subtotal)
+        put_money(fields, "amount_total", self.total)
+        put_money(fields, "amount_tax", self.tax)
+        put_money(fields, "unit_amount_gross", self.unit_gross)
+        put_money(fields, "unit_amount_net", self.unit_net)
         if self.discounted:
-            fields.update(money("discount_amount", self.before_discount_total - self.total))
-            fields.update(money("before_discount_amount_total", self.before_discount_total))
+            put_money(fields, "discount_amount", self.before_discount_total - self.total)
+            put_money(fields, "before_discount_amount_total", self.before_discount_total)
         return fields
 
 
@@ -82,14 +84,23 @@ class Totals:
     def total_details(self) -> dict[str, Any]:
         cashback_sum = sum((amount for _, amount in self.cashbacks), ZERO)
         recurrences = []
+        fields_of: dict[tuple[str, str], dict[str, Any]] = {}
         for (price_type, period), sums in self.recurrences.items():
             recurring_period = period if price_type == "recurring" else None
             # One-time groups get the full amount; recurring ones lose the yearly cashbacks per period.
             after = sums.total - (yearly_to_period(cashback_sum, recurring_period) if recurring_period else ZERO)
-            recurrences.append({"type": price_type, "billing_period": period, **sums.recurrence_fields(),
-                                **money("after_cashback_amount_total", after)})
+            fields = fields_of[(price_type, period)] = sums.recurrence_fields()
+            recurrence = {"type": price_type, "billing_period": period, **fields}
+            put_money(recurrence, "after_cashback_amount_total", after)
+            recurrences.append(recurrence)
+        # A recurrence whose items all share one tax has by-tax sums equal to its own (the same items
+        # added in the same order): its fields are reused instead of formatted again.
+        taxes_per_recurrence = Counter(key[:2] for key in self.by_tax)
         by_tax = [
-            {"type": price_type, "billing_period": period, **sums.recurrence_fields(), "tax": tax.entry(sums.tax)}
+            {"type": price_type, "billing_period": period,
+             **(fields_of[(price_type, period)] if taxes_per_recurrence[(price_type, period)] == 1
+                else sums.recurrence_fields()),
+             "tax": tax.entry(sums.tax)}
             for (price_type, period, _), (tax, sums) in self.by_tax.items()
         ]
         return {
