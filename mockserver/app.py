@@ -35,6 +35,7 @@ from .routing import RouteCollision, TableRoutingMiddleware
 log = logging.getLogger("epilot_mock")
 
 DEMO_ORG_TOKEN = "demo-org-token"
+DEMO_PORTAL_TOKEN = "demo-portal-token"
 
 
 class StartupError(Exception):
@@ -239,6 +240,9 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
     mounted_bundled = {src.name for src, _ in loaded if src.bundled}
     for ext in extensions if extensions is not None else _default_extensions(mounted_bundled, config):
         ext(services)
+    if tokens.token_for("portal_user") is None:  # no world (stateless): the demo customer token still works
+        tokens.add(DEMO_PORTAL_TOKEN, Principal("portal_user", "demo-portal-user", "Demo portal customer",
+                                                {"org_id": "739224"}))
 
     def make_endpoint(api_name: str, connexion_op: Any) -> Endpoint:
         ctx = services.apis[api_name]

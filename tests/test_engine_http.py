@@ -186,3 +186,9 @@ def test_an_invalid_body_names_the_specific_reason_inside_a_oneof(stateless):
     message = r.json()["error"]
     assert "quantity" in message and "number" in message, message
     assert len(message) < 400
+
+
+def test_demo_tokens_work_without_a_world(stateless):
+    r = stateless.get("/v2/portal/contract", headers={"Authorization": "Bearer demo-portal-token"})
+    assert r.status_code == 200, r.text
+    assert stateless.get("/v2/portal/contract", headers={"Authorization": "Bearer nope"}).status_code == 401
