@@ -17,9 +17,8 @@ a cashback never does), then the amounts as unit values * multiplier.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from .catalog import Resolver, snapshot
@@ -70,28 +69,41 @@ def put_money(out: dict[str, Any], name: str, value: Decimal) -> None:
     out[name + "_decimal"] = js_number_string(value)
 
 
+def put_unit_money(out: dict[str, Any], fields: tuple[tuple[str, str], ...], values: UnitValues) -> None:
+    """The money fields of unit values, ``fields`` being (name, UnitValues attribute) pairs in output order,
+    the amount first. The amount is formatted once: it is the very same Decimal as the gross (tax
+    inclusive) or the net (exclusive) value."""
+    amount_name = fields[0][0]
+    put_money(out, amount_name, values.amount)
+    for name, attribute in fields[1:]:
+        value = getattr(values, attribute)
+        if value is values.amount:
+            out[name] = out[amount_name]
+            out[name + "_decimal"] = out[amount_name + "_decimal"]
+        else:
+            put_money(out, name, value)
+
+
 @dataclass(frozen=True)
 class TaxInfo:
     snapshot: dict[str, Any] | None  # None: nontaxable
     rate: Decimal  # percent
     label: str  # the rate as the tax gives it ("19"), or "nontaxable"
+    # Derived once: the item, the totals and every breakdown entry of the tax ask for them.
+    tax_id: str | None = field(init=False, repr=False, compare=False)
+    rate_key: str = field(init=False, repr=False, compare=False)  # groups recurrencesByTax
+    rate_value: int | float = field(init=False, repr=False, compare=False)  # "rateValue" of a TaxAmount
 
-    # Derived values are cached: a TaxInfo is asked for them once per item and per totals group.
+    def __post_init__(self) -> None:
+        snapshot = self.snapshot
+        tax_id = str(snapshot["_id"]) if snapshot and snapshot.get("_id") else None
+        object.__setattr__(self, "tax_id", tax_id)
+        object.__setattr__(self, "rate_key", js_number_string(self.rate) if snapshot is not None else "nontaxable")
+        object.__setattr__(self, "rate_value", json_number(self.rate))
+
     @property
     def taxed(self) -> bool:
         return self.snapshot is not None
-
-    @cached_property
-    def tax_id(self) -> str | None:
-        return str(self.snapshot["_id"]) if self.snapshot and self.snapshot.get("_id") else None
-
-    @cached_property
-    def rate_key(self) -> str:
-        return js_number_string(self.rate) if self.taxed else "nontaxable"
-
-    @cached_property
-    def rate_value(self) -> int | float:
-        return json_number(self.rate)
 
     def same_as(self, other: TaxInfo) -> bool:
         """Taxes merge when they have the same ``_id`` or the same rate (nontaxable only with nontaxable)."""
@@ -164,6 +176,13 @@ class Discount:
     before_tax: Decimal
 
 
+# (field name, UnitValues attribute) in the output's order
+_UNIT_NAMES = (("unit_amount", "amount"), ("unit_amount_net", "net"), ("unit_amount_gross", "gross"))
+_BEFORE_DISCOUNT_UNIT_NAMES = (("before_discount_unit_amount", "amount"),
+                               ("before_discount_unit_amount_gross", "gross"),
+                               ("before_discount_unit_amount_net", "net"))
+
+
 @dataclass
 class PricedItem:
     """A priced simple line item: 12-place amounts plus what the output and the totals need."""
@@ -200,10 +219,7 @@ class PricedItem:
         if self.billing_period is not None:
             out["billing_period"] = self.billing_period
         out["currency"] = self.currency
-        unit = self.unit
-        put_money(out, "unit_amount", unit.amount)
-        put_money(out, "unit_amount_net", unit.net)
-        put_money(out, "unit_amount_gross", unit.gross)
+        put_unit_money(out, _UNIT_NAMES, self.unit)
         put_money(out, "amount_subtotal", self.subtotal)
         put_money(out, "amount_total", self.total)
         out["taxes"] = [self.tax.entry(self.tax_amount)]
@@ -225,9 +241,7 @@ class PricedItem:
         before = discount.before
         put_money(out, "discount_amount", discount.before_total - self.total)
         put_money(out, "before_discount_amount_total", discount.before_total)
-        put_money(out, "before_discount_unit_amount", before.amount)
-        put_money(out, "before_discount_unit_amount_gross", before.gross)
-        put_money(out, "before_discount_unit_amount_net", before.net)
+        put_unit_money(out, _BEFORE_DISCOUNT_UNIT_NAMES, before)
         put_money(out, "unit_discount_amount", before.amount - self.unit.amount)
         put_money(out, "unit_discount_amount_net", before.net - self.unit.net)
         put_money(out, "tax_discount_amount", discount.before_tax - self.tax_amount)

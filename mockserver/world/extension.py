@@ -104,17 +104,20 @@ def _world_cache(seed: int, size: str) -> Path:
 
 def seed_store(store: SQLiteStore, seed: int, size_text: str) -> None:
     """Fill an empty store with the world for ``seed``/``size``: from the cache, or generated (then cached)."""
-    from .generator import generate_world
     from .sizes import parse_world_size
 
     try:
         size = parse_world_size(size_text)
     except ValueError as exc:
         raise StartupError(f"--world-size: {exc}") from None
+    if store.path is not None and store.meta_get("world") is not None:
+        return  # a state file that already holds its world
     cached = _world_cache(seed, size_text)
     if store.path is None and cached.is_file():
         store.copy_from(str(cached))
         return
+    from .generator import generate_world  # only now: Faker and the generator are slow to import
+
     started = time.perf_counter()
     world = generate_world(seed, size)
     with store.transaction():
