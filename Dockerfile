@@ -14,11 +14,12 @@ COPY contracts ./contracts
 COPY specs ./specs
 COPY scenarios ./scenarios
 
-# The same commands run in CI (.ci/docker-smoke): install, warm the spec cache, start.
+# The same commands run in CI (.ci/docker-smoke): install, warm the spec and world caches, start.
 RUN pip install --no-cache-dir . \
     && useradd --create-home --uid 10001 mock
 USER 10001
-RUN epilot-mock specs list
+RUN epilot-mock specs list \
+    && python -c "from mockserver.app import create_app; create_app()"
 
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
