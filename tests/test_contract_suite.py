@@ -41,7 +41,9 @@ def test_every_bundled_spec_passes_in_process(tmp_path: Path):
     summary = os.environ.get("EPILOT_MOCK_CONTRACT_SUMMARY")
     if summary:  # CI keeps the report of the full run
         Path(summary).write_text(text)
-    assert out.exit_code == 0, (out.output[-4000:], text[:4000])
+    failing = [line for line in text.splitlines() if line.startswith("| FAIL |")]
+    details = text[text.find("## Failures"):][:6000] if "## Failures" in text else out.output[-4000:]
+    assert out.exit_code == 0, "\n".join(failing) + "\n" + details
     assert "**PASSED:" in text
     for api in bundled_apis():
         assert f"| ok | {api} |" in text
