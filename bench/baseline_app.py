@@ -1,7 +1,7 @@
 """The baseline of `bench/run.py`: a bare Starlette app with no validation, auth or state.
 
 GET /v2/portal/contract answers a fixed JSON body of about the size of the mock's contract list;
-POST /v1/pricing:compute parses the JSON body and echoes it back.
+POST /v1/entity:search and POST /v1/pricing:compute parse the JSON body and echo it back.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ async def health(request: Request) -> JSONResponse:
 
 app = Starlette(routes=[
     Route("/v2/portal/contract", contracts, methods=["GET"]),
+    Route("/v1/entity:search", echo, methods=["POST"]),
     Route("/v1/pricing:compute", echo, methods=["POST"]),
     Route("/__admin/health", health, methods=["GET"]),
 ])

@@ -24,7 +24,7 @@ from .items import (
     PricedItem,
     echoed_line,
     effective_period,
-    money,
+    put_money,
     yearly_to_period,
 )
 from .numbers import ZERO, mul, parse_quantity, pricing_context, to_cents
@@ -47,17 +47,17 @@ class PricedComposite:
         out["is_composite_price"] = True
         out["currency"] = self.currency
         for name, attr in (("unit_amount", "amount"), ("unit_amount_net", "net"), ("unit_amount_gross", "gross")):
-            out.update(money(name, sum((getattr(c.unit, attr) for c in counted), ZERO)))
-        out.update(money("amount_subtotal", self.totals.sums.subtotal))
-        out.update(money("amount_total", self.totals.sums.total))
+            put_money(out, name, sum((getattr(c.unit, attr) for c in counted), ZERO))
+        put_money(out, "amount_subtotal", self.totals.sums.subtotal)
+        put_money(out, "amount_total", self.totals.sums.total)
         details = self.totals.total_details()
         out["taxes"] = details["breakdown"]["taxes"]
         out["item_components"] = [c.to_json() for c in self.components]
         out["total_details"] = details
         if self.cashback is not None and self.after_cashback is not None:
             out["cashback_period"] = self.cashback[0]
-            out.update(money("cashback_amount", self.cashback[1]))
-            out.update(money("after_cashback_amount_total", self.after_cashback))
+            put_money(out, "cashback_amount", self.cashback[1])
+            put_money(out, "after_cashback_amount_total", self.after_cashback)
         return out
 
 
@@ -173,17 +173,23 @@ def compute_pricing_details(
                 totals.add(priced)
             items.append(priced.to_json())
         sums = totals.sums
-        return {
-            "items": items,
-            **money("amount_subtotal", sums.subtotal),
-            **money("amount_total", sums.total),
-            "amount_tax": to_cents(sums.tax),
-            "unit_amount_gross": to_cents(sums.unit_gross),
-            "unit_amount_net": to_cents(sums.unit_net),
-            "total_details": totals.total_details(),
-            "currency": currency or "EUR",
-            "redeemed_promos": promos,
-        }
+        total_details = totals.total_details()
+        result: dict[str, Any] = {"items": items}
+        single = totals.single_recurrence_fields()
+        if single is not None:  # the overall figures are those of the only recurrence, already formatted
+            for name in ("amount_subtotal", "amount_subtotal_decimal", "amount_total", "amount_total_decimal",
+                         "amount_tax", "unit_amount_gross", "unit_amount_net"):
+                result[name] = single[name]
+        else:
+            put_money(result, "amount_subtotal", sums.subtotal)
+            put_money(result, "amount_total", sums.total)
+            result["amount_tax"] = to_cents(sums.tax)
+            result["unit_amount_gross"] = to_cents(sums.unit_gross)
+            result["unit_amount_net"] = to_cents(sums.unit_net)
+        result["total_details"] = total_details
+        result["currency"] = currency or "EUR"
+        result["redeemed_promos"] = promos
+        return result
 
 
 def price_order_payload(payload: dict[str, Any], *, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -63,6 +63,11 @@ def to_cents(value: Decimal) -> int:
 
 def is_number(value: object) -> bool:
     """Whether ``value`` is a JSON number or a numeric string (booleans are not numbers)."""
+    kind = type(value)  # fast paths for what JSON bodies hold; bool is not int here
+    if kind is str:
+        return bool(_NUMERIC.match(value))
+    if kind is int:
+        return True
     if isinstance(value, bool):
         return False
     if isinstance(value, int | Decimal):
@@ -81,7 +86,12 @@ def parse_decimal(value: object, where: str) -> Decimal:
     """A JSON number or numeric string as an exact Decimal, or PricingInputError naming ``where``."""
     if not is_number(value):
         raise PricingInputError(f"{where}: {value!r} is not a number")
-    if isinstance(value, Decimal):
+    kind = type(value)
+    if kind is str:
+        result = Decimal(value.strip())
+    elif kind is int:
+        result = Decimal(value)
+    elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
         result = Decimal(value)

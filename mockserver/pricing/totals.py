@@ -6,7 +6,6 @@ the sum of the items' cents. Items shown "on request" are left out of every sum.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,8 +26,10 @@ class Sums:
     unit_amount: Decimal = ZERO
     before_discount_total: Decimal = ZERO
     discounted: bool = False
+    _fields: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add(self, item: PricedItem) -> None:
+        self._fields = None
         self.subtotal += item.subtotal
         self.total += item.total
         self.tax += item.tax_amount
@@ -40,6 +41,9 @@ class Sums:
         self.discounted = self.discounted or item.discount is not None
 
     def recurrence_fields(self) -> dict[str, Any]:
+        """The money fields of a recurrence; formatted once per state of the sums (do not mutate the dict)."""
+        if self._fields is not None:
+            return self._fields
         fields: dict[str, Any] = {}
         put_money(fields, "amount_subtotal", self.subtotal)
         put_money(fields, "amount_total", self.total)
@@ -49,6 +53,7 @@ class Sums:
         if self.discounted:
             put_money(fields, "discount_amount", self.before_discount_total - self.total)
             put_money(fields, "before_discount_amount_total", self.before_discount_total)
+        self._fields = fields
         return fields
 
 
@@ -81,31 +86,39 @@ class Totals:
     def add_cashback(self, period: str, amount: Decimal) -> None:
         self.cashbacks.append((period, amount))
 
+    def single_recurrence_fields(self) -> dict[str, Any] | None:
+        """With exactly one recurrence, its fields, which are also those of the overall sums: both
+        summed the same items in the same order, so every figure is the very same. None otherwise."""
+        if len(self.recurrences) != 1:
+            return None
+        return next(iter(self.recurrences.values())).recurrence_fields()
+
     def total_details(self) -> dict[str, Any]:
         cashback_sum = sum((amount for _, amount in self.cashbacks), ZERO)
         recurrences = []
-        fields_of: dict[tuple[str, str], dict[str, Any]] = {}
         for (price_type, period), sums in self.recurrences.items():
             recurring_period = period if price_type == "recurring" else None
             # One-time groups get the full amount; recurring ones lose the yearly cashbacks per period.
             after = sums.total - (yearly_to_period(cashback_sum, recurring_period) if recurring_period else ZERO)
-            fields = fields_of[(price_type, period)] = sums.recurrence_fields()
-            recurrence = {"type": price_type, "billing_period": period, **fields}
+            recurrence = {"type": price_type, "billing_period": period, **sums.recurrence_fields()}
             put_money(recurrence, "after_cashback_amount_total", after)
             recurrences.append(recurrence)
         # A recurrence whose items all share one tax has by-tax sums equal to its own (the same items
         # added in the same order): its fields are reused instead of formatted again.
-        taxes_per_recurrence = Counter(key[:2] for key in self.by_tax)
+        taxes_per_recurrence: dict[tuple[str, str], int] = {}
+        for price_type, period, _ in self.by_tax:
+            taxes_per_recurrence[(price_type, period)] = taxes_per_recurrence.get((price_type, period), 0) + 1
         by_tax = [
             {"type": price_type, "billing_period": period,
-             **(fields_of[(price_type, period)] if taxes_per_recurrence[(price_type, period)] == 1
-                else sums.recurrence_fields()),
+             **(self.recurrences[(price_type, period)] if taxes_per_recurrence[(price_type, period)] == 1
+                else sums).recurrence_fields(),
              "tax": tax.entry(sums.tax)}
             for (price_type, period, _), (tax, sums) in self.by_tax.items()
         ]
+        single = self.single_recurrence_fields()
         return {
             "amount_shipping": 0,
-            "amount_tax": to_cents(self.sums.tax),
+            "amount_tax": single["amount_tax"] if single is not None else to_cents(self.sums.tax),
             "breakdown": {
                 "taxes": [tax.entry(amount[0]) for tax, amount in self.taxes],
                 "recurrences": recurrences,
