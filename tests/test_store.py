@@ -105,3 +105,16 @@ def test_portal_visibility_follows_new_relations(fresh_client):
     assert my_contracts() == before | {created["_id"]}
     fresh_client.delete(f"/v1/entity/contract/{created['_id']}", headers=org)
     assert my_contracts() == before
+
+
+def test_a_transaction_that_writes_nothing_keeps_the_version():
+    store = SQLiteStore()
+    store.put({"_id": "c1", "_schema": "contact", "last_name": "Kurz"})
+    store.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),)))  # the first one builds the index
+    before = store.version()
+    with store.transaction():  # what a read-only POST (a search) runs in
+        store.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),)))
+    assert store.version() == before
+    with store.transaction():
+        store.put({"_id": "c2", "_schema": "contact"})
+    assert store.version() != before

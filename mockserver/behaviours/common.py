@@ -108,12 +108,12 @@ NEWEST_FIRST = (("_created_at", True),)
 
 
 def visible_of_schema(call: Any, schema: str, *, limit: int | None = None, offset: int = 0,
-                      sort: tuple[tuple[str, bool], ...] = NEWEST_FIRST) -> tuple[list[dict[str, Any]], int]:
+                      sort: tuple[tuple[str, bool], ...] = NEWEST_FIRST) -> list[dict[str, Any]]:
+    """The caller's entities of ``schema``, newest first, one page of them."""
     visible = visible_ids(call)
     query = Query(schemas=(schema,), ids=tuple(sorted(visible)) if visible is not None else None, sort=sort,
-                  offset=offset, limit=limit if limit is not None else 10_000)
-    page = store(call).query(query)
-    return page.items, page.total
+                  offset=offset, limit=limit if limit is not None else 10_000, count=False)
+    return store(call).query(query).items
 
 
 def page_params(call: Any, default_size: int = 25) -> tuple[int, int]:

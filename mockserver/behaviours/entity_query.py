@@ -8,6 +8,7 @@ suffixes are accepted and ignored. ``_schema:x`` selects schemas.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -164,6 +165,7 @@ def _range(field: str, text: str, pos: int) -> Any:
     return ("and", tuple(parts))
 
 
+@functools.lru_cache(maxsize=512)
 def parse_query(q: str | None) -> tuple[tuple[str, ...], Any]:
     """``(schemas, clause)``: the ``_schema:`` terms found at the top level, and the rest as a clause."""
     if q is None or not q.strip() or q.strip() == "*":

@@ -40,6 +40,7 @@ class Query:
     sort: tuple[tuple[str, bool], ...] = (("_created_at", True),)  # (attribute, descending)
     offset: int = 0
     limit: int = 25
+    count: bool = True  # False: skip counting all matches (Page.total is then -1)
 
 
 @dataclass

@@ -99,6 +99,7 @@ class SQLiteStore(Store):
             self.ensure_index(attribute)
         self._pristine: sqlite3.Connection | None = None
         self._writes = 0
+        self._term_cache: set[str] | None = None
         self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
 
     # -- plumbing -----------------------------------------------------------------------------
@@ -127,6 +128,7 @@ class SQLiteStore(Store):
                 return
             self.conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            changes = self.conn.total_changes
             try:
                 yield
             except BaseException:
@@ -136,7 +138,8 @@ class SQLiteStore(Store):
                 self.conn.execute("COMMIT")
             finally:
                 self._depth = 0
-                self._writes += 1
+                if self.conn.total_changes != changes:  # a read-only request keeps caches valid
+                    self._writes += 1
 
     def ensure_index(self, attribute: str) -> None:
         if attribute in _COLUMNS or not _SAFE_ATTR.match(attribute):
@@ -189,8 +192,13 @@ class SQLiteStore(Store):
             self._index_terms([entity])
         return entity
 
-    def _term_attrs(self) -> list[str]:
-        return [a for (a,) in self.conn.execute("SELECT attr FROM term_attrs")]
+    def _term_attrs(self) -> set[str]:
+        # In memory, this connection is the only writer and the cache is exact; a shared file may
+        # have been changed by another worker (an index built, or a reset that dropped them all).
+        if self.path is None and self._term_cache is not None:
+            return self._term_cache
+        self._term_cache = {a for (a,) in self.conn.execute("SELECT attr FROM term_attrs")}
+        return self._term_cache
 
     def _index_terms(self, entities: list[Entity], *, replace: bool = True) -> None:
         """Keep ``terms`` current for written entities (call inside a transaction)."""
@@ -205,7 +213,7 @@ class SQLiteStore(Store):
     def _ensure_terms(self, attributes: set[str]) -> None:
         """Build the inverted index of each attribute not indexed yet, from the stored documents."""
         with self._lock:
-            missing = attributes - set(self._term_attrs())
+            missing = attributes - self._term_attrs()
             if not missing:
                 return
             with self.transaction():
@@ -220,6 +228,7 @@ class SQLiteStore(Store):
                         "AND length(json_extract(j.value, ?)) <= ?",
                         (attr, path, TERM_MAX_LENGTH, attr, key, path, key, key, TERM_MAX_LENGTH))
                     self.conn.execute("INSERT OR IGNORE INTO term_attrs(attr) VALUES (?)", (attr,))
+                self._term_cache = None
 
     def _indexed_equalities(self, clauses: Any) -> frozenset[str]:
         """Attributes of the string equalities in ``clauses`` that the terms index serves (built now)."""
@@ -343,7 +352,7 @@ class SQLiteStore(Store):
         sql_where = f" WHERE {' AND '.join(where)}" if where else ""
         order = ", ".join(f"{attr_expr(a)} {'DESC' if desc else 'ASC'}" for a, desc in query.sort) or "created_at"
         with self._lock:
-            total = int(self._scalar(f"SELECT COUNT(*) FROM entities{sql_where}", tuple(args)))
+            total = int(self._scalar(f"SELECT COUNT(*) FROM entities{sql_where}", tuple(args))) if query.count else -1
             rows = self.conn.execute(
                 f"SELECT doc FROM entities{sql_where} ORDER BY {order}, id LIMIT ? OFFSET ?",
                 (*args, _sql_int(query.limit), _sql_int(query.offset))).fetchall()
@@ -437,6 +446,7 @@ class SQLiteStore(Store):
         return {"entities": len(entities), "records": sum(len(v) for v in records.values())}
 
     def _clear(self) -> None:
+        self._term_cache = None
         for table in ("entities", "relations", "records", "meta", "terms", "term_attrs"):
             self.conn.execute(f"DELETE FROM {table}")
 
@@ -449,6 +459,7 @@ class SQLiteStore(Store):
             finally:
                 source.close()
             self.conn.executescript(_SCHEMA_SQL)  # a copy made by an older version may lack newer tables
+            self._term_cache = None
             self._writes += 1
             self._seq = self._scalar("SELECT COALESCE(MAX(seq), 0) FROM records") or 0
 

@@ -28,7 +28,7 @@ def _relations(call: Any, entity: dict[str, Any], exclude: tuple[str, ...] = ())
 
 def _listing(call: Any, schema: str) -> Any:
     offset, size = c.page_params(call)
-    items, _total = c.visible_of_schema(call, schema, limit=size, offset=offset)
+    items = c.visible_of_schema(call, schema, limit=size, offset=offset)
     return call.json({"data": items})
 
 
@@ -126,7 +126,7 @@ def update_opportunity(call: Any) -> Any:
 def search_opportunities(call: Any) -> Any:
     offset, size = c.page_params(call)
     body = call.body or {}
-    items, _ = c.visible_of_schema(call, "opportunity")
+    items = c.visible_of_schema(call, "opportunity")
     needle = str(body.get("q") or body.get("search") or "").lower()
     if needle:
         items = [o for o in items if needle in str(o).lower()]
@@ -136,8 +136,8 @@ def search_opportunities(call: Any) -> Any:
 @behaviours("getAllRequests")
 def get_all_requests(call: Any) -> Any:
     offset, size = c.page_params(call)
-    opportunities, _ = c.visible_of_schema(call, "opportunity")
-    orders, _ = c.visible_of_schema(call, "order")
+    opportunities = c.visible_of_schema(call, "opportunity")
+    orders = c.visible_of_schema(call, "order")
     merged = sorted(opportunities + orders, key=lambda e: e.get("_created_at") or "", reverse=True)
     return call.json({"hits": len(merged), "results": merged[offset:offset + size]})
 
@@ -200,7 +200,7 @@ def _all_related(call: Any, entity: dict[str, Any], schema: str) -> list[dict[st
 def get_billing_events(call: Any) -> Any:
     p = call.params
     offset, size = c.page_params(call)
-    events, _ = c.visible_of_schema(call, "billing_event")
+    events = c.visible_of_schema(call, "billing_event")
     if p.get("entity_id"):
         wanted = set(p["entity_id"]) if isinstance(p["entity_id"], list) else {p["entity_id"]}
         events = [e for e in events if wanted & set(c.relation_ids(e.get("contract"))
@@ -220,7 +220,7 @@ def get_billing_events(call: Any) -> Any:
 
 @behaviours("getCustomerBalance")
 def get_customer_balance(call: Any) -> Any:
-    accounts, _ = c.visible_of_schema(call, "billing_account")
+    accounts = c.visible_of_schema(call, "billing_account")
     if not accounts:
         raise Reject("not_found", "this customer has no billing account")
     cents = sum(int(a.get("balance") or 0) for a in accounts)
@@ -242,7 +242,7 @@ def get_portal_user_entity(call: Any) -> Any:
     if body.get("entity_id"):
         entity = c.load(call, body["entity_id"], body["slug"])
     else:  # no id: the customer's (first) entity of that schema, as the portal's detail pages ask
-        items, _ = c.visible_of_schema(call, body["slug"], limit=1)
+        items = c.visible_of_schema(call, body["slug"], limit=1)
         if not items:
             raise Reject("not_found", f"this customer has no {body['slug']}")
         entity = items[0]
