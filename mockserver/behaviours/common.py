@@ -109,11 +109,22 @@ NEWEST_FIRST = (("_created_at", True),)
 
 def visible_of_schema(call: Any, schema: str, *, limit: int | None = None, offset: int = 0,
                       sort: tuple[tuple[str, bool], ...] = NEWEST_FIRST) -> list[dict[str, Any]]:
-    """The caller's entities of ``schema``, newest first, one page of them."""
+    """The caller's entities of ``schema``, newest first, one page of them.
+
+    Pages are cached per caller until the store changes (a front end polls the same lists)."""
     visible = visible_ids(call)
-    query = Query(schemas=(schema,), ids=tuple(sorted(visible)) if visible is not None else None, sort=sort,
-                  offset=offset, limit=limit if limit is not None else 10_000, count=False)
-    return store(call).query(query).items
+    st = store(call)
+    key = (contact_id(call) if visible is not None else None, schema, limit, offset, sort)
+    version = st.version()
+    cache = call.services.extra.setdefault("page_cache", {})
+    hit = cache.get(key)
+    if hit is None or hit[0] != version:
+        query = Query(schemas=(schema,), ids=tuple(sorted(visible)) if visible is not None else None, sort=sort,
+                      offset=offset, limit=limit if limit is not None else 10_000, count=False)
+        if len(cache) > 2000:
+            cache.clear()
+        hit = cache[key] = (version, st.query(query).items)
+    return [dict(e) for e in hit[1]]  # callers may add or change top-level fields of their copy
 
 
 def page_params(call: Any, default_size: int = 25) -> tuple[int, int]:
