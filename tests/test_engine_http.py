@@ -192,3 +192,12 @@ def test_demo_tokens_work_without_a_world(stateless):
     r = stateless.get("/v2/portal/contract", headers={"Authorization": "Bearer demo-portal-token"})
     assert r.status_code == 200, r.text
     assert stateless.get("/v2/portal/contract", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.parametrize("amount", ["-0721.9001E+8196003", "1E+999999999", "12e20"])
+def test_amounts_beyond_what_can_be_priced_are_a_400(client, amount):
+    body = {"line_items": [{"price_id": "p", "quantity": 1, "_price": {
+        "_id": "p", "pricing_model": "per_unit", "type": "one_time", "unit_amount_decimal": amount}}]}
+    r = client.post("/v1/pricing:compute", json=body, headers=ORG)
+    assert r.status_code == 400, r.text
+    assert "too large" in r.json()["error"]

@@ -69,11 +69,12 @@ def _org_known(call: Any, header: str = "X-Ivy-Org-ID") -> bool:
     return org is None or org == c.world(call).org_id
 
 
-def _priced(fn: Any, *args: Any, **kwargs: Any) -> Any:
+def _priced(fn: Any, *args: Any, missing: str = "not_found", **kwargs: Any) -> Any:
+    """``fn``'s result; an unknown catalogue id is a ``missing`` error, other bad input a 400."""
     try:
         return fn(*args, **kwargs)
     except UnknownCatalogIdError as exc:
-        raise Reject("not_found", str(exc)) from None
+        raise Reject(missing, str(exc)) from None
     except PricingInputError as exc:
         raise Reject("bad_request", str(exc)) from None
 
@@ -88,8 +89,11 @@ def calculate_pricing_details(call: Any) -> Any:
     return call.json(result)
 
 
-def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog) -> tuple[dict, dict | None]:
-    priced = _priced(price_order_payload, payload, catalog=catalog)
+def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
+                      missing: str = "not_found") -> tuple[dict, dict | None]:
+    """The order's attributes, priced. ``missing``: the error kind for ids in the payload that name
+    nothing (a 400 where a 404 would say that the addressed order does not exist)."""
+    priced = _priced(price_order_payload, payload, catalog=catalog, missing=missing)
     attributes = {k: v for k, v in payload.items() if k not in ("contact", "line_items", "payment_method")}
     attributes.update(priced)
     methods = [m for m in (_payment_method(m) for m in payload.get("payment_method") or []) if m]
@@ -100,7 +104,7 @@ def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog)
     if payload.get("contact"):
         contact = c.store(call).get(payload["contact"])
         if contact is None or contact.get("_schema") != "contact":
-            raise Reject("not_found", f"contact {payload['contact']} not found")
+            raise Reject(missing, f"contact {payload['contact']} not found")
         c.add_relation(attributes, "customer", contact)
     return attributes, contact
 
@@ -145,7 +149,7 @@ def put_order(call: Any) -> Any:
     existing = c.store(call).get(call.params["id"])
     if existing is None or existing.get("_schema") != "order":
         raise Reject("not_found", f"order {call.params['id']} not found")
-    attributes, contact = _order_attributes(call, call.body, StoreCatalog(call))
+    attributes, contact = _order_attributes(call, call.body, StoreCatalog(call), missing="bad_request")
     for key in ("order_number", "_title"):
         if existing.get(key):
             attributes[key] = existing[key]

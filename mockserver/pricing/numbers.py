@@ -88,7 +88,10 @@ def parse_decimal(value: object, where: str) -> Decimal:
         raise PricingInputError(f"{where}: {value!r} is not a number")
     kind = type(value)
     if kind is str:
-        result = Decimal(value.strip())
+        try:
+            result = Decimal(value.strip())
+        except ArithmeticError:  # decimal.InvalidOperation: digits Python's int() takes but Decimal does not
+            raise PricingInputError(f"{where}: {value!r} is not a number") from None
     elif kind is int:
         result = Decimal(value)
     elif isinstance(value, Decimal):
@@ -99,7 +102,11 @@ def parse_decimal(value: object, where: str) -> Decimal:
         result = Decimal(repr(value))
     else:
         result = Decimal(str(value).strip())
-    if abs(result) >= MAX_MAGNITUDE:
+    try:
+        too_large = not result.is_finite() or abs(result) >= MAX_MAGNITUDE
+    except ArithmeticError:  # an exponent beyond the context's range (decimal.Overflow)
+        too_large = True
+    if too_large:
         raise PricingInputError(f"{where}: {value!r} is too large")
     return result
 
