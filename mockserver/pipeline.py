@@ -113,7 +113,8 @@ class Pipeline:
         if prefer.controls or op.handler is None:
             return self.responder.respond(op, prefer, headers.get("accept"))
         call = Call(op, params, body, principal, prefer, headers, self.services, content_type)
-        transaction = self.services.extra.get("transaction") if op.method not in ("get", "head") else None
+        writes = op.method not in ("get", "head") and not getattr(op.handler, "reads_only", False)
+        transaction = self.services.extra.get("transaction") if writes else None
         try:
             if transaction is not None:  # a write: its reads and writes are one atomic unit, across workers too
                 with transaction():

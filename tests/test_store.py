@@ -118,3 +118,30 @@ def test_a_transaction_that_writes_nothing_keeps_the_version():
     with store.transaction():
         store.put({"_id": "c2", "_schema": "contact"})
     assert store.version() != before
+
+
+def test_read_only_posts_take_no_write_lock_and_writes_do():
+    from contextlib import contextmanager
+
+    from starlette.testclient import TestClient
+
+    from mockserver.app import MockConfig, create_app
+
+    app = create_app(MockConfig())
+    taken: list[str] = []
+    real = app.services.extra["transaction"]
+
+    @contextmanager
+    def counting():
+        taken.append("tx")
+        with real():
+            yield
+
+    app.services.extra["transaction"] = counting
+    org = {"Authorization": "Bearer demo-org-token"}
+    with TestClient(app) as client:
+        assert client.post("/v1/entity:search", json={"q": "_schema:contact"}, headers=org).status_code == 200
+        assert client.post("/v1/pricing:compute", json={"line_items": []}, headers=org).status_code == 200
+        assert taken == []
+        assert client.post("/v1/entity/contact", json={"first_name": "Ida"}, headers=org).status_code == 201
+        assert taken == ["tx"]

@@ -28,10 +28,15 @@ class BehaviourSet:
         self.api = api
         self.handlers: dict[str, Handler] = {}
 
-    def __call__(self, operation_id: str) -> Callable[[Handler], Handler]:
+    def __call__(self, operation_id: str, *, reads_only: bool = False) -> Callable[[Handler], Handler]:
+        """Register ``fn`` for ``operation_id``. ``reads_only``: a POST that changes nothing (a search,
+        a computation), which then runs without taking the store's write lock."""
+
         def register(fn: Handler) -> Handler:
             if operation_id in self.handlers:
                 raise BehaviourError(f"duplicate behaviour for {self.api} operation '{operation_id}'")
+            if reads_only:
+                fn.reads_only = True  # type: ignore[attr-defined]
             self.handlers[operation_id] = fn
             return fn
 

@@ -252,7 +252,7 @@ def delete_entity(call: Any) -> Any:
 
 # -- search ---------------------------------------------------------------------------------------
 
-@behaviours("searchEntities")
+@behaviours("searchEntities", reads_only=True)
 def search_entities(call: Any) -> Any:
     body = call.body or {}
     try:

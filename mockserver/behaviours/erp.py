@@ -261,7 +261,7 @@ def process_erp_updates_events(call: Any) -> Any:
     return call.json({"results": results})
 
 
-@behaviours("simulateMappingV2")
+@behaviours("simulateMappingV2", reads_only=True)
 def simulate_mapping(call: Any) -> Any:
     body = call.body
     try:
@@ -279,7 +279,7 @@ _EVENT_FIELDS = ("event_type", "object_type", "timestamp", "format", "payload", 
                  "use_case_id", "event_id", "status", "message")
 
 
-@behaviours("queryEvents")
+@behaviours("queryEvents", reads_only=True)
 def query_events(call: Any) -> Any:
     integration = _integration(call)
     q = call.body or {}
@@ -326,12 +326,12 @@ def replay_events(call: Any) -> Any:
                       "event_ids": [r["replay_event_id"] for r in results if "replay_event_id" in r]})
 
 
-@behaviours("queryMonitoringEventsV2")
+@behaviours("queryMonitoringEventsV2", reads_only=True)
 def query_monitoring_events(call: Any) -> Any:
     return call.json(query_monitoring(c.store(call), _integration(call)["id"], call.body or {}))
 
 
-@behaviours("getMonitoringStatsV2")
+@behaviours("getMonitoringStatsV2", reads_only=True)
 def get_monitoring_stats(call: Any) -> Any:
     return call.json(monitoring_stats(c.store(call), _integration(call)["id"], call.body or {}))
 

@@ -81,7 +81,7 @@ def _priced(fn: Any, *args: Any, missing: str = "not_found", **kwargs: Any) -> A
 
 # -- compute, orders, checkout --------------------------------------------------------------------
 
-@behaviours("$calculatePricingDetails")
+@behaviours("$calculatePricingDetails", reads_only=True)
 def calculate_pricing_details(call: Any) -> Any:
     body = call.body or {}
     result = _priced(compute_pricing_details, body.get("line_items") or [],
@@ -224,12 +224,12 @@ def _search_catalog(call: Any, org_known: bool) -> Any:
     return call.json({"hits": len(found), "results": found[offset:offset + size]})
 
 
-@behaviours("$searchCatalog")
+@behaviours("$searchCatalog", reads_only=True)
 def search_catalog(call: Any) -> Any:
     return _search_catalog(call, _org_known(call))
 
 
-@behaviours("$privateSearchCatalog")
+@behaviours("$privateSearchCatalog", reads_only=True)
 def private_search_catalog(call: Any) -> Any:
     return _search_catalog(call, True)
 

@@ -253,7 +253,7 @@ def get_portal_user_entity(call: Any) -> Any:
     return call.json({"result": c.with_schema(entity)})
 
 
-@behaviours("searchPortalUserEntities")
+@behaviours("searchPortalUserEntities", reads_only=True)
 def search_portal_user_entities(call: Any) -> Any:
     body = call.body
     slugs = body["slug"] if isinstance(body["slug"], list) else [body["slug"]]
