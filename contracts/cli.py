@@ -71,7 +71,7 @@ def run(specs: tuple[str, ...], base_url: str | None, token: str | None, token_e
         phases: str, allow_writes: bool, read_only: bool, no_exclusions: bool, junit_xml: str | None,
         report: str | None, max_failures: int | None) -> None:
     """Run contract checks (schemathesis: examples, coverage, fuzzing, stateful links) and report."""
-    from mockserver.bundled import bundled_apis
+    from mockserver.engine.bundled import bundled_apis
 
     from .report import junit_xml as to_junit
     from .report import write_report
@@ -94,7 +94,7 @@ def run(specs: tuple[str, ...], base_url: str | None, token: str | None, token_e
             target = remote(base_url, token=secret, headers=_headers(headers), allow_writes=allow_writes,
                             read_only=read_only, scheme_tokens=_pairs(scheme_tokens, "--scheme-token"))
         else:
-            from mockserver.app import MockConfig, StartupError, create_app
+            from mockserver.engine.app import MockConfig, StartupError, create_app
 
             try:
                 app = create_app(MockConfig(specs=list(specs), seed=seed))
@@ -175,8 +175,8 @@ def _print_summary(result: Any) -> None:
 @click.argument("new")
 def diff(old: str, new: str) -> None:
     """Breaking changes from spec OLD to spec NEW (exit code 1 when there are any, 2 on unreadable specs)."""
-    from mockserver.bundled import parse_spec_arg
-    from mockserver.loader import SpecError
+    from mockserver.engine.bundled import parse_spec_arg
+    from mockserver.engine.loader import SpecError
 
     from .diff import diff_sources
 

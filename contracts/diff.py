@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from mockserver.loader import bundle, iter_operations
+from mockserver.engine.loader import bundle, iter_operations
 
 MAX_DEPTH = 12
 

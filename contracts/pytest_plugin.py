@@ -55,7 +55,7 @@ class MockHandle:
 
 
 def _mock_config(request: pytest.FixtureRequest) -> Any:
-    from mockserver.app import MockConfig
+    from mockserver.engine.app import MockConfig
 
     marker = request.node.get_closest_marker("epilot_mock")
     options = dict(marker.kwargs) if marker else {}
@@ -71,7 +71,7 @@ def _mock_config(request: pytest.FixtureRequest) -> Any:
 def epilot_mock(request: pytest.FixtureRequest) -> Iterator[MockHandle]:
     from starlette.testclient import TestClient
 
-    from mockserver.app import create_app
+    from mockserver.engine.app import create_app
 
     app = create_app(_mock_config(request))
     with TestClient(app) as client:
@@ -110,7 +110,7 @@ def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
 def epilot_mock_server(request: pytest.FixtureRequest) -> Iterator[MockHandle]:
     from starlette.testclient import TestClient
 
-    from mockserver.app import create_app
+    from mockserver.engine.app import create_app
 
     app = create_app(_mock_config(request))
     with serve_in_thread(app) as url, TestClient(app) as client:
@@ -143,8 +143,8 @@ def contract_tests(spec: str, *, operation_ids: list[str] | None = None, max_exa
         from contracts.pytest_plugin import contract_tests
         test_pricing_contract = contract_tests("pricing", operation_ids=["$calculatePricingDetails"])
     """
-    from mockserver.bundled import parse_spec_arg
-    from mockserver.loader import bundle, iter_operations
+    from mockserver.engine.bundled import parse_spec_arg
+    from mockserver.engine.loader import bundle, iter_operations
 
     source = parse_spec_arg(spec).source
     document, _ = bundle(source)
@@ -160,7 +160,7 @@ def contract_tests(spec: str, *, operation_ids: list[str] | None = None, max_exa
         if base_url:
             target = remote(base_url)
         else:
-            from mockserver.app import create_app
+            from mockserver.engine.app import create_app
 
             target = in_process(create_app(_mock_config(request)))
         result = run_contracts(RunOptions(specs=[spec], operation_ids=[operation_id], max_examples=max_examples,

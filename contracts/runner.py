@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mockserver.bundled import parse_spec_arg
-from mockserver.loader import bundle
+from mockserver.engine.bundled import parse_spec_arg
+from mockserver.engine.loader import bundle
 
 from .exclusions import for_api, operation_configs
 from .safety import Redactor

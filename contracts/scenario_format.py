@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
-from mockserver.bundled import scenarios_dir
+from mockserver.engine.bundled import scenarios_dir
 
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 _WHOLE = re.compile(r"^\{\{\s*([^{}]+?)\s*\}\}$")

@@ -13,10 +13,10 @@ from urllib.parse import quote
 
 import orjson
 
-from mockserver.bundled import bundled_apis, parse_spec_arg
-from mockserver.loader import bundle, iter_operations
-from mockserver.oas_schema import SchemaCompiler, first_error
-from mockserver.routing import Route, RouteCollision, RouteTable
+from mockserver.engine.bundled import bundled_apis, parse_spec_arg
+from mockserver.engine.loader import bundle, iter_operations
+from mockserver.engine.oas_schema import SchemaCompiler, first_error
+from mockserver.engine.routing import Route, RouteCollision, RouteTable
 
 from .assertions import MISSING, check, find
 from .safety import Redactor
@@ -359,7 +359,7 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
             if base_url:
                 target = _Target(base_url=base_url)
             else:
-                from mockserver.app import MockConfig, create_app
+                from mockserver.engine.app import MockConfig, create_app
 
                 mock = app if app is not None else create_app(MockConfig(seed=seed))
                 kind_tokens = {k: t for k in ("org", "portal_user") if (t := mock.services.tokens.token_for(k))}

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from .app import MockConfig, StartupError
-from .pipeline import DEFAULT_BODY_LIMIT
+from .engine.app import MockConfig, StartupError
+from .engine.pipeline import DEFAULT_BODY_LIMIT
 
 CONFIG_ENV = "EPILOT_MOCK_CONFIG"
 
@@ -89,7 +89,7 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
 
 def app_from_env() -> Any:
     """The app factory that uvicorn workers call; the config comes from the environment."""
-    from .app import create_app
+    from .engine.app import create_app
 
     data = json.loads(os.environ.get(CONFIG_ENV, "{}"))
     return create_app(MockConfig(**data))
@@ -112,8 +112,8 @@ def specs() -> None:
 @specs.command("list")
 def specs_list() -> None:
     """Each bundled API with its operation count."""
-    from .bundled import bundled_apis
-    from .loader import bundle, iter_operations
+    from .engine.bundled import bundled_apis
+    from .engine.loader import bundle, iter_operations
 
     rows = []
     for name, path in bundled_apis().items():
@@ -131,8 +131,8 @@ def specs_list() -> None:
 @click.option("--strict", is_flag=True, help="Treat lint warnings as errors.")
 def specs_check(sources: tuple[str, ...], strict: bool) -> None:
     """Validate specs (default: every bundled spec): structure, $refs, examples, richness, lint."""
-    from .bundled import bundled_apis, parse_spec_arg
-    from .speccheck import check_source
+    from .engine.bundled import bundled_apis, parse_spec_arg
+    from .engine.speccheck import check_source
 
     targets = [(s, parse_spec_arg(s).source) for s in sources] or [(n, str(p)) for n, p in bundled_apis().items()]
     failed = False

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from contracts.pytest_plugin import free_port, serve_in_thread
-from mockserver.app import MockConfig, create_app
+from mockserver.engine.app import MockConfig, create_app
 
 ORG = {"Authorization": "Bearer demo-org-token"}
 THREADS, WRITES = 8, 12

@@ -5,7 +5,7 @@ import pytest
 from contracts.pytest_plugin import serve_in_thread
 from contracts.runner import RunOptions, run_contracts
 from contracts.targets import in_process, remote
-from mockserver.app import MockConfig, create_app
+from mockserver.engine.app import MockConfig, create_app
 
 from .broken_server import TOKEN, make_broken_app
 from .conftest import corpus

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from contracts.pytest_plugin import serve_in_thread
 from contracts.runner import RunOptions, run_contracts
 from contracts.targets import remote
-from mockserver.app import MockConfig, create_app
-from mockserver.bundled import bundled_apis
 from mockserver.cli import main
+from mockserver.engine.app import MockConfig, create_app
+from mockserver.engine.bundled import bundled_apis
 
 EXAMPLES = os.environ.get("EPILOT_MOCK_CONTRACT_EXAMPLES", "5")
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}

@@ -4,7 +4,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import MockConfig, create_app
+from mockserver.engine.app import MockConfig, create_app
 
 from .conftest import ORG, corpus
 
@@ -23,7 +23,7 @@ def test_missing_and_unknown_tokens_get_401_in_the_documented_shape(stateless):
 
 
 def test_a_token_of_the_wrong_kind_is_rejected(stateless_app):
-    stateless_app.services.tokens.add("a-portal-login", __import__("mockserver.auth", fromlist=["Principal"])
+    stateless_app.services.tokens.add("a-portal-login", __import__("mockserver.engine.auth", fromlist=["Principal"])
                                       .Principal("portal_user", "u1"))
     with TestClient(stateless_app) as c:
         r = c.get("/v1/entity/schemas", headers={"Authorization": "Bearer a-portal-login"})

@@ -12,8 +12,8 @@ import threading
 import orjson
 import pytest
 
-from mockserver.erp import jsonata
-from mockserver.erp.jsonata import (
+from mockserver.epilot.erp import jsonata
+from mockserver.epilot.erp.jsonata import (
     ENGINE_ENV,
     JSONATA_PYTHON,
     JSONATAPY,
@@ -195,7 +195,7 @@ def test_jsonatapy_survives_short_lived_threads():
     # crashed the interpreter (each TestClient request without a context runs on a new thread).
     script = textwrap.dedent("""
         import threading
-        from mockserver.erp.jsonata import compile_expression
+        from mockserver.epilot.erp.jsonata import compile_expression
         out = []
         def work(i):
             out.append(compile_expression("a * 2 + " + str(i % 2), engine="jsonatapy").evaluate({"a": i}))

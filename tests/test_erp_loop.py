@@ -15,8 +15,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from contracts.pytest_plugin import free_port, serve_in_thread
-from mockserver.app import MockConfig, create_app
-from mockserver.erp.outbound import DEFAULT_SECRET
+from mockserver.engine.app import MockConfig, create_app
+from mockserver.epilot.erp.outbound import DEFAULT_SECRET
 
 from .conftest import ORG, PORTAL
 

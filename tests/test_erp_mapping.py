@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from mockserver.erp import mapping as mapping_module
-from mockserver.erp.jsonata import ENGINE_ENV, UNDEFINED, available_engines
-from mockserver.erp.mapping import MappingError, compile_mapping, map_event
-from mockserver.erp.payload import JsonPathError, PayloadError, compile_jsonpath, parse_payload
-from mockserver.loader import bundle
-from mockserver.oas_schema import SchemaCompiler, first_error
+from mockserver.engine.loader import bundle
+from mockserver.engine.oas_schema import SchemaCompiler, first_error
+from mockserver.epilot.erp import mapping as mapping_module
+from mockserver.epilot.erp.jsonata import ENGINE_ENV, UNDEFINED, available_engines
+from mockserver.epilot.erp.mapping import MappingError, compile_mapping, map_event
+from mockserver.epilot.erp.payload import JsonPathError, PayloadError, compile_jsonpath, parse_payload
 
 ROOT = Path(__file__).resolve().parent.parent
 ERP_SPEC = ROOT / "specs" / "erp-integration" / "openapi.yaml"

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
-from mockserver.fakedata import State, make_faker
-from mockserver.generator import Generator, regex_sample
-from mockserver.loader import bundle
+from mockserver.engine.fakedata import State, make_faker
+from mockserver.engine.generator import Generator, regex_sample
+from mockserver.engine.loader import bundle
 
 from .conftest import corpus
 

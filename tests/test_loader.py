@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
-from mockserver.app import MockConfig, StartupError, create_app
-from mockserver.loader import SpecError, bundle
+from mockserver.engine.app import MockConfig, StartupError, create_app
+from mockserver.engine.loader import SpecError, bundle
 
 from .conftest import CORPUS, corpus
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mockserver.pricing import CatalogQueryError, matches, parse_catalog_query, parse_sort
-from mockserver.pricing.catalog_query import And, MatchAll, Not, Or, Term, sort_entities
+from mockserver.epilot.pricing import CatalogQueryError, matches, parse_catalog_query, parse_sort
+from mockserver.epilot.pricing.catalog_query import And, MatchAll, Not, Or, Term, sort_entities
 
 OKO = {"_id": "1233432", "_schema": "product", "name": "Öko Strom Flex", "description": "Grüner Strom",
        "active": True, "_tags": ["energy", "Privatkunde"], "code": "OEKO-24"}

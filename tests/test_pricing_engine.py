@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from mockserver.loader import bundle
-from mockserver.oas_schema import SchemaCompiler, first_error
-from mockserver.pricing import (
+from mockserver.engine.loader import bundle
+from mockserver.engine.oas_schema import SchemaCompiler, first_error
+from mockserver.epilot.pricing import (
     DictCatalog,
     PricingInputError,
     UnknownCatalogIdError,

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mockserver.loader import bundle
-from mockserver.oas_schema import SchemaCompiler, first_error
-from mockserver.pricing import PricingInputError, average_market_price, historic_market_prices
+from mockserver.engine.loader import bundle
+from mockserver.engine.oas_schema import SchemaCompiler, first_error
+from mockserver.epilot.pricing import PricingInputError, average_market_price, historic_market_prices
 
 SPEC_PATH = Path(__file__).resolve().parents[1] / "specs" / "pricing" / "openapi.yaml"
 BERLIN = ZoneInfo("Europe/Berlin")

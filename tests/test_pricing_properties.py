@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mockserver.pricing import compute_pricing_details, js_number_string
+from mockserver.epilot.pricing import compute_pricing_details, js_number_string
 
 RATES = ["0", "5", "7", "7.7", "16", "19", "20", "2.5"]
 PERIODS = ["weekly", "monthly", "every_quarter", "every_6_months", "yearly"]

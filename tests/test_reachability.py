@@ -5,8 +5,8 @@ import re
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import MockConfig, create_app
-from mockserver.loader import iter_operations
+from mockserver.engine.app import MockConfig, create_app
+from mockserver.engine.loader import iter_operations
 
 from .conftest import corpus
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from mockserver.app import MockConfig, StartupError, create_app
-from mockserver.routing import Route, RouteCollision, RouteTable
+from mockserver.engine.app import MockConfig, StartupError, create_app
+from mockserver.engine.routing import Route, RouteCollision, RouteTable
 
 from .conftest import corpus
 

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 
 from contracts.pytest_plugin import serve_in_thread
 from contracts.scenarios import ScenarioError, bundled_scenarios, load_scenario, run_scenarios
-from mockserver.app import MockConfig, StartupError, create_app
 from mockserver.cli import main
+from mockserver.engine.app import MockConfig, StartupError, create_app
 
 from .broken_server import make_broken_app
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mockserver.bundled import bundled_apis
-from mockserver.loader import bundle, iter_operations
-from mockserver.speccheck import check_document, check_source, undeclared_properties
+from mockserver.engine.bundled import bundled_apis
+from mockserver.engine.loader import bundle, iter_operations
+from mockserver.engine.speccheck import check_document, check_source, undeclared_properties
 
 from .conftest import ROOT
 

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from mockserver.store.base import Filter, Query
-from mockserver.store.sqlite import SQLiteStore, _clause
+from mockserver.engine.store.base import Filter, Query
+from mockserver.engine.store.sqlite import SQLiteStore, _clause
 
 VALUES = ["Müller", "Schmidt", "müller", "K-1", "K-2", "", "x" * 600]
 
@@ -125,7 +125,7 @@ def test_read_only_posts_take_no_write_lock_and_writes_do():
 
     from starlette.testclient import TestClient
 
-    from mockserver.app import MockConfig, create_app
+    from mockserver.engine.app import MockConfig, create_app
 
     app = create_app(MockConfig())
     taken: list[str] = []

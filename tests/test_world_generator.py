@@ -17,9 +17,9 @@ import orjson
 import pytest
 import yaml
 
-from mockserver.loader import bundle
-from mockserver.oas_schema import SchemaCompiler, first_error
-from mockserver.world import (
+from mockserver.engine.loader import bundle
+from mockserver.engine.oas_schema import SchemaCompiler, first_error
+from mockserver.epilot.world import (
     PRESETS,
     RECORD_KINDS,
     WORLD_NOW,
@@ -28,9 +28,9 @@ from mockserver.world import (
     generate_world,
     parse_world_size,
 )
-from mockserver.world.banking import german_iban, iban_is_valid
-from mockserver.world.metering import PROFILES, consumption_between, ma_lo_id_is_valid, reading_dates
-from mockserver.world.money import major, two_places
+from mockserver.epilot.world.banking import german_iban, iban_is_valid
+from mockserver.epilot.world.metering import PROFILES, consumption_between, ma_lo_id_is_valid, reading_dates
+from mockserver.epilot.world.money import major, two_places
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTITIES_YAML = ROOT / "specs" / "components" / "entities.yaml"
@@ -519,7 +519,7 @@ def test_same_seed_gives_the_same_world_and_another_seed_another(world):
 
 def test_same_seed_gives_the_same_world_in_another_process(world):
     """Byte-identical across interpreter runs too (string hashing is randomized per process)."""
-    script = ("import hashlib, orjson; from mockserver.world import generate_world; w = generate_world(0); "
+    script = ("import hashlib, orjson; from mockserver.epilot.world import generate_world; w = generate_world(0); "
               "print(hashlib.sha256(orjson.dumps({'org': w.org_id, 'entities': w.entities, 'records': w.records, "
               "'logins': [vars(x) for x in w.portal_logins]})).hexdigest())")
     env = {**os.environ, "PYTHONHASHSEED": "4242"}

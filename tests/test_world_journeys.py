@@ -4,7 +4,7 @@ meter readings, isolation between customers, reset, snapshots and determinism.""
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.app import MockConfig, StartupError, create_app
+from mockserver.engine.app import MockConfig, StartupError, create_app
 
 from .conftest import ORG, PORTAL
 

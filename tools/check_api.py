@@ -11,8 +11,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from mockserver.loader import bundle, iter_operations  # noqa: E402
-from mockserver.speccheck import check_document  # noqa: E402
+from mockserver.engine.loader import bundle, iter_operations  # noqa: E402
+from mockserver.engine.speccheck import check_document  # noqa: E402
 
 
 def main() -> int:

@@ -12,8 +12,9 @@ import zlib
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from mockserver.engine.store.base import Query
+
 from ..pricing import compute_pricing_details, js_number_string
-from ..store.base import Query
 from . import common as c
 from .pricing import StoreCatalog, _priced, behaviours
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Reject
-from ..store.base import Query, iter_relations, relation_items
+from mockserver.engine.errors import Reject
+from mockserver.engine.store.base import Query, iter_relations, relation_items
 
 # Entities every customer may reference (the catalog and org-level content): visible, not expanded.
 SHARED_SCHEMAS = frozenset({"product", "price", "tax", "coupon", "journey", "email_template", "campaign",

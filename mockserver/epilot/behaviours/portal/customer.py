@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import Reject
-from ...store.base import Query
+from mockserver.engine.errors import Reject
+from mockserver.engine.store.base import Query
+
 from .. import common as c
 from ..entity_query import QueryError, parse_query, parse_sort
 from . import behaviours

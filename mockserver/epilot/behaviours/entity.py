@@ -11,9 +11,10 @@ import io
 from functools import lru_cache
 from typing import Any
 
-from ..errors import Reject
-from ..response import MockResponse
-from ..store.base import Query
+from mockserver.engine.errors import Reject
+from mockserver.engine.response import MockResponse
+from mockserver.engine.store.base import Query
+
 from . import BehaviourSet
 from . import common as c
 from .entity_query import QueryError, parse_query, parse_sort

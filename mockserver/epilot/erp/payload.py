@@ -27,7 +27,7 @@ from typing import Any, Final
 
 import orjson
 
-from mockserver.erp.jsonata import UNDEFINED
+from mockserver.epilot.erp.jsonata import UNDEFINED
 
 FORMATS: Final = ("json", "xml")
 

@@ -13,7 +13,9 @@ import re
 from datetime import date
 from typing import Any
 
-from ..errors import Reject
+from mockserver.engine.errors import Reject
+from mockserver.engine.store.base import Query
+
 from ..pricing import (
     CatalogQueryError,
     PricingInputError,
@@ -27,7 +29,6 @@ from ..pricing import (
 )
 from ..pricing import parse_sort as parse_catalog_sort
 from ..pricing.catalog_query import sort_entities
-from ..store.base import Query
 from . import BehaviourSet
 from . import common as c
 

@@ -19,8 +19,9 @@ from connexion.resolver import Resolution, Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mockserver.epilot.behaviours import BehaviourSet
+
 from .auth import Authenticator, Principal, TokenRegistry
-from .behaviours import BehaviourSet
 from .bundled import SpecSource, parse_spec_arg
 from .cors import CORSMiddleware
 from .errors import error_response
@@ -234,7 +235,7 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
 
     behaviour_sets: dict[str, BehaviourSet] = {}
     if config.behaviours:
-        from .behaviours import load_sets
+        from mockserver.epilot.behaviours import load_sets
 
         behaviour_sets = load_sets()
     mounted_bundled = {src.name for src, _ in loaded if src.bundled}
@@ -315,7 +316,7 @@ def _default_extensions(mounted_bundled: set[str], config: MockConfig) -> list[A
     if not mounted_bundled or not config.behaviours:
         return []
     try:
-        from .world.extension import install_world
+        from mockserver.epilot.world.extension import install_world
     except ModuleNotFoundError:
         return []
     return [install_world]

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import Reject
-from ...store.base import Filter, Query
+from mockserver.engine.errors import Reject
+from mockserver.engine.store.base import Filter, Query
+
 from .. import common as c
 from . import behaviours
 from .config import portal_by, portal_by_id

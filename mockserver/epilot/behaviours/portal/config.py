@@ -8,7 +8,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ...errors import Reject
+from mockserver.engine.errors import Reject
+
 from .. import common as c
 from . import behaviours
 

@@ -16,7 +16,8 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..jsontext import dumps
+from mockserver.engine.jsontext import dumps
+
 from .jsonata import UNDEFINED, JsonataError, compile_expression, is_truthy
 
 log = logging.getLogger("epilot_mock.erp")

@@ -10,10 +10,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mockserver.engine.errors import Reject
+
 from ..erp import MappingError, PayloadError, compile_mapping, map_event
 from ..erp.inbound import ApplyError, apply_result
 from ..erp.monitoring import monitoring_stats, query_monitoring, record_monitoring
-from ..errors import Reject
 from . import BehaviourSet
 from . import common as c
 

@@ -15,10 +15,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..app import StartupError
-from ..auth import Principal
-from ..loader import cache_dir
-from ..store.sqlite import SNAPSHOT_VERSION, SQLiteStore
+from mockserver.engine.app import StartupError
+from mockserver.engine.auth import Principal
+from mockserver.engine.loader import cache_dir
+from mockserver.engine.store.sqlite import SNAPSHOT_VERSION, SQLiteStore
 
 log = logging.getLogger("epilot_mock.world")
 LOGIN_KIND = "portal_login"  # records: tokens of portal users (demo and minted), survive restarts
@@ -232,8 +232,8 @@ def _admin_get_environment(request: Any, services: Any) -> dict[str, Any]:
 
 
 async def _admin_put_environment(request: Any, services: Any) -> dict[str, Any]:
-    from ..admin import AdminInputError
-    from ..pipeline import parse_json
+    from mockserver.engine.admin import AdminInputError
+    from mockserver.engine.pipeline import parse_json
 
     data, problem = parse_json(await request.body())
     integration_id = request.query_params.get("integration_id")

@@ -1,8 +1,8 @@
 """ERP Toolkit inbound mapping engine: JSONata, event payloads, and entity / meter reading updates."""
 
-from mockserver.erp.jsonata import UNDEFINED, Expression, JsonataError, compile_expression
-from mockserver.erp.mapping import InboundMapping, MappingError, MappingResult, compile_mapping, map_event
-from mockserver.erp.payload import PayloadError, parse_payload
+from mockserver.epilot.erp.jsonata import UNDEFINED, Expression, JsonataError, compile_expression
+from mockserver.epilot.erp.mapping import InboundMapping, MappingError, MappingResult, compile_mapping, map_event
+from mockserver.epilot.erp.payload import PayloadError, parse_payload
 
 __all__ = [
     "UNDEFINED",

@@ -41,8 +41,8 @@ from typing import Any, Final
 
 import orjson
 
-from mockserver.erp.jsonata import UNDEFINED, Expression, JsonataError, compile_expression, is_truthy
-from mockserver.erp.payload import JsonPath, JsonPathError, compile_jsonpath, parse_payload
+from mockserver.epilot.erp.jsonata import UNDEFINED, Expression, JsonataError, compile_expression, is_truthy
+from mockserver.epilot.erp.payload import JsonPath, JsonPathError, compile_jsonpath, parse_payload
 
 ENTITY_MODES: Final = ("upsert", "delete", "purge", "upsert-prune-scope-purge", "upsert-prune-scope-delete")
 READING_MODES: Final = ("upsert", "delete", "upsert-prune-scope")

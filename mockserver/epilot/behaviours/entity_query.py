@@ -12,7 +12,7 @@ import functools
 import re
 from typing import Any
 
-from ..store.base import Filter
+from mockserver.engine.store.base import Filter
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|("(?:[^"\\]|\\.)*")|(\[[^\]]*\])|([^\s()"\[\]]+))')
 

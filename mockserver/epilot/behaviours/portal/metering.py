@@ -12,7 +12,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ...errors import Reject
+from mockserver.engine.errors import Reject
+
 from .. import common as c
 from . import behaviours
 
