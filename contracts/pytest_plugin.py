@@ -54,26 +54,49 @@ class MockHandle:
         return token
 
 
-def _mock_config(request: pytest.FixtureRequest) -> Any:
-    from mockserver.engine.app import MockConfig
-
+def _marker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     marker = request.node.get_closest_marker("epilot_mock")
-    options = dict(marker.kwargs) if marker else {}
+    return {k: v for k, v in (marker.kwargs if marker else {}).items() if v is not None}
+
+
+def _mock_config(request: pytest.FixtureRequest) -> Any:
+    """The marker's keywords: MockConfig fields (specs, seed, auth, state...); any other keyword is
+    a plugin option (world_size=..., webhook_retries=...)."""
+    from dataclasses import fields
+
+    from mockserver.engine import MockConfig
+
+    options = _marker_options(request)
+    options.pop("scenarios", None)
     seed = options.pop("seed", None)
     config = MockConfig(seed=request.config.getoption("--epilot-mock-seed") if seed is None else seed)
+    known = {f.name for f in fields(MockConfig)}
     for key, value in options.items():
-        if value is not None:
-            setattr(config, key, list(value) if key in ("specs", "scenarios") else value)
+        if key in known:
+            setattr(config, key, list(value) if key == "specs" else value)
+        else:
+            config.options[key] = value
     return config
+
+
+def _create(request: pytest.FixtureRequest) -> Any:
+    """The configured app, with the marker's scenarios preloaded."""
+    from mockserver.engine import create_app
+
+    from .scenarios import preload
+
+    app = create_app(_mock_config(request))
+    scenarios = _marker_options(request).get("scenarios")
+    if scenarios:
+        preload(app, list(scenarios))
+    return app
 
 
 @pytest.fixture
 def epilot_mock(request: pytest.FixtureRequest) -> Iterator[MockHandle]:
     from starlette.testclient import TestClient
 
-    from mockserver.engine.app import create_app
-
-    app = create_app(_mock_config(request))
+    app = _create(request)
     with TestClient(app) as client:
         yield MockHandle(app, client)
 
@@ -110,9 +133,7 @@ def serve_in_thread(app: Any, port: int | None = None) -> Iterator[str]:
 def epilot_mock_server(request: pytest.FixtureRequest) -> Iterator[MockHandle]:
     from starlette.testclient import TestClient
 
-    from mockserver.engine.app import create_app
-
-    app = create_app(_mock_config(request))
+    app = _create(request)
     with serve_in_thread(app) as url, TestClient(app) as client:
         yield MockHandle(app, client, url)
 
@@ -160,9 +181,7 @@ def contract_tests(spec: str, *, operation_ids: list[str] | None = None, max_exa
         if base_url:
             target = remote(base_url)
         else:
-            from mockserver.engine.app import create_app
-
-            target = in_process(create_app(_mock_config(request)))
+            target = in_process(_create(request))
         result = run_contracts(RunOptions(specs=[spec], operation_ids=[operation_id], max_examples=max_examples,
                                           phases=phases, seed=seed), target)
         problems = [f"{op.label}: {f.check}: {f.title}\n{f.message}\n{f.curl}"

@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema_rs
 import yaml
 
-from mockserver.engine.bundled import scenarios_dir
+from mockserver.engine import scenario_dirs
 
 SCHEMA_FILE = Path(__file__).with_name("scenario.schema.json")
 _WHOLE = re.compile(r"^\{\{\s*([^{}]+?)\s*\}\}$")
@@ -32,8 +32,13 @@ def scenario_schema() -> dict[str, Any]:
 
 
 def bundled_scenarios() -> dict[str, Path]:
-    root = scenarios_dir()
-    return {p.stem: p for p in sorted(root.glob("*.yaml"))} if root.is_dir() else {}
+    """Scenarios the installed plugins bundle, by name (the first plugin wins on a clash)."""
+    found: dict[str, Path] = {}
+    for root in scenario_dirs():
+        if root.is_dir():
+            for p in sorted(root.glob("*.yaml")):
+                found.setdefault(p.stem, p)
+    return found
 
 
 def resolve(name_or_path: str) -> Path:

@@ -363,8 +363,7 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
 
                 mock = app if app is not None else create_app(MockConfig(seed=seed))
                 kind_tokens = {k: t for k in ("org", "portal_user") if (t := mock.services.tokens.token_for(k))}
-                world = mock.services.extra.get("world")
-                world_org = world.org_id if world is not None else ""
+                world_org = mock.services.variables().get("org_id", "")
                 target = _Target(app=mock)
                 if app is None:
                     stack.enter_context(target.client)  # lifespan of a mock of our own
@@ -447,3 +446,11 @@ def write_scenario_report(results: list[ScenarioResult], path: str) -> None:
         text = "\n".join(lines) + "\n"
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
+
+
+def preload(app: Any, names: list[str]) -> None:
+    """Run scenarios against a fresh app (no network) so it starts with their state; raises
+    ScenarioError (one line) when one fails."""
+    for result in run_scenarios(list(names), app=app):
+        if not result.ok:
+            raise ScenarioError(result.describe_failure().replace("\n", " ").replace("  ", " "))

@@ -105,8 +105,8 @@ def probe_mock_info(base_url: str, timeout: float = 3.0) -> MockInfo | None:
     out: dict[str, str] = {}
     for item in tokens:
         out.setdefault(item.get("kind", ""), item.get("token", ""))
-    world = data.get("world") if isinstance(data.get("world"), dict) else {}
-    return MockInfo(out, str(world.get("org_id") or ""))
+    variables = data.get("variables") if isinstance(data.get("variables"), dict) else {}
+    return MockInfo(out, str(variables.get("org_id") or ""))
 
 
 def probe_mock(base_url: str, timeout: float = 3.0) -> dict[str, str] | None:

@@ -1,4 +1,8 @@
-"""`epilot-mock`: serve the mock, inspect and check specs, run contract checks and scenarios."""
+"""`epilot-mock`: serve the mock, inspect and check specs, run contract checks and scenarios.
+
+The composition root: it puts the engine, the installed plugins (their options become `serve`
+options) and the contract harness (its commands, and scenario preloading) together.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from typing import Any
 
 import click
 
-from .engine.app import MockConfig, StartupError
-from .engine.pipeline import DEFAULT_BODY_LIMIT
+from .engine.config import DEFAULT_BODY_LIMIT, MockConfig, StartupError
+from .engine.plugin import PluginError, PluginOption, discover_plugins
 
 CONFIG_ENV = "EPILOT_MOCK_CONFIG"
 
@@ -29,12 +33,32 @@ def main() -> None:
     """epilot-mock: a stateful mock of epilot's APIs and a contract-testing harness."""
 
 
+def _plugin_options() -> list[PluginOption]:
+    try:
+        return [opt for plugin in discover_plugins() for opt in plugin.options]
+    except PluginError as exc:  # pragma: no cover - a broken third-party plugin
+        click.echo(f"warning: {exc}", err=True)
+        return []
+
+
+def _with_plugin_options(command: Any) -> Any:
+    """Offer every installed plugin's options on ``serve`` (``world_size`` -> ``--world-size``)."""
+    for opt in reversed(_plugin_options()):
+        flag = "--" + opt.name.replace("_", "-")
+        if opt.type is bool:
+            command = click.option(flag, opt.name, is_flag=True, default=bool(opt.default), help=opt.help)(command)
+        else:
+            command = click.option(flag, opt.name, default=opt.default, show_default=True, type=opt.type,
+                                   metavar=opt.metavar, help=opt.help)(command)
+    return command
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port to listen on.")
-@click.option("--spec", "specs", multiple=True, metavar="[PREFIX=]SPEC",
-              help="A bundled API name, or a path/URL of an OpenAPI 3 document. Repeatable. "
-                   "Default: every bundled spec.")
+@click.option("--spec", "specs", multiple=True, metavar="[/PREFIX=][NAME=]SPEC",
+              help="A bundled API name, a path/URL of an OpenAPI 3 document, or NAME=PATH to serve a "
+                   "document as API NAME with its behaviours. Repeatable. Default: every bundled spec.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the world and generated data.")
 @click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 @click.option("--auth", type=click.Choice(["strict", "any", "off"]), default="strict", show_default=True,
@@ -44,18 +68,15 @@ def main() -> None:
               help="Largest accepted request body (e.g. 512k, 2m); larger bodies get 413.")
 @click.option("--no-cors", is_flag=True, help="Do not add CORS headers.")
 @click.option("--no-behaviours", is_flag=True, help="Stateless: answer every operation from the spec alone.")
-@click.option("--world-size", default="small", show_default=True,
-              help="small, medium, large, or counts like customers=500.")
+@click.option("--validate-responses", is_flag=True,
+              help="Check every response against the spec; a violation becomes a 500 naming the operation.")
 @click.option("--state", type=click.Path(dir_okay=False), help="SQLite file that keeps the world across restarts.")
 @click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
-@click.option("--webhook-retries", default=5, show_default=True, type=int,
-              help="Retries of a failed outbound webhook delivery.")
-@click.option("--webhook-backoff", default=0.5, show_default=True, type=float,
-              help="Seconds before the first retry; doubles with each retry.")
 @click.option("--log-level", default="warning", show_default=True)
+@_with_plugin_options
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
-          max_body_size: str, no_cors: bool, no_behaviours: bool, world_size: str, state: str | None,
-          scenarios: tuple[str, ...], webhook_retries: int, webhook_backoff: float, log_level: str) -> None:
+          max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, state: str | None,
+          scenarios: tuple[str, ...], log_level: str, **plugin_options: Any) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
     import uvicorn
 
@@ -64,12 +85,12 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
     except ValueError:
         raise click.BadParameter(f"not a size: {max_body_size}", param_hint="--max-body-size") from None
     config = MockConfig(specs=list(specs), seed=seed, auth=auth, dynamic=dynamic, body_limit=limit,
-                        cors=not no_cors, behaviours=not no_behaviours, world_size=world_size, state=state,
-                        scenarios=list(scenarios), webhook_retries=webhook_retries, webhook_backoff=webhook_backoff)
+                        cors=not no_cors, behaviours=not no_behaviours, state=state,
+                        validate_responses=validate_responses, options=plugin_options)
     if workers > 1 and not state:
         click.echo("note: with --workers > 1 each worker has its own in-memory world; "
                    "pass --state FILE to share one world", err=True)
-    os.environ[CONFIG_ENV] = json.dumps(config.__dict__)
+    os.environ[CONFIG_ENV] = json.dumps({"config": config.__dict__, "scenarios": list(scenarios)})
     try:
         app = app_from_env()  # build once in this process: bad specs fail here, with one line
     except StartupError as exc:
@@ -77,7 +98,7 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
         sys.exit(2)
     if state and scenarios:
         # Workers share the state file, which already holds what the scenarios wrote.
-        os.environ[CONFIG_ENV] = json.dumps({**config.__dict__, "scenarios": []})
+        os.environ[CONFIG_ENV] = json.dumps({"config": config.__dict__, "scenarios": []})
     _print_banner(app, host, port)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
                               "http": "httptools", "loop": "uvloop", "lifespan": "on"}
@@ -92,15 +113,33 @@ def app_from_env() -> Any:
     from .engine.app import create_app
 
     data = json.loads(os.environ.get(CONFIG_ENV, "{}"))
-    return create_app(MockConfig(**data))
+    app = create_app(MockConfig(**data.get("config", {})))
+    if data.get("scenarios"):
+        from contracts.scenarios import ScenarioError, preload
+
+        try:
+            preload(app, data["scenarios"])
+        except ScenarioError as exc:
+            raise StartupError(str(exc)) from None
+    return app
 
 
 def _print_banner(app: Any, host: str, port: int) -> None:
+    from .engine.admin import api_summary
+
     services = app.services
     total = sum(len(ctx.operations) for ctx in services.apis.values())
     click.echo(f"epilot-mock serving {total} operations on http://{host}:{port}", err=True)
     for ctx in services.apis.values():
-        click.echo(f"  {ctx.name:<20} {len(ctx.operations):>4} operations", err=True)
+        summary = api_summary(ctx, services)
+        backed = f"{summary['behaviours']} world-backed" if summary["behaviours"] else "generic responses"
+        click.echo(f"  {ctx.name:<20} {summary['operations']:>4} operations  ({backed})", err=True)
+        generic = summary["generic"] if summary["behaviours"] else []
+        if generic:
+            more = f" and {len(generic) - 8} more" if len(generic) > 8 else ""
+            click.echo(f"    generic: {', '.join(generic[:8])}{more}", err=True)
+        if summary["unmounted"]:
+            click.echo(f"    not in this document: {', '.join(summary['unmounted'])}", err=True)
     click.echo(f"  admin API: http://{host}:{port}/__admin/health   tokens: /__admin/tokens", err=True)
 
 

@@ -104,7 +104,7 @@ def wait_for(predicate, timeout=10.0):
 def test_the_erp_toolkit_loop():
     receiver = Receiver()
     with serve_in_thread(receiver.app, free_port()) as hook_base, \
-            TestClient(create_app(MockConfig(webhook_retries=6, webhook_backoff=0.1))) as mock:
+            TestClient(create_app(MockConfig(options={"webhook_retries": 6, "webhook_backoff": 0.1}))) as mock:
         # 1. an integration with an inbound and an outbound use case
         created = mock.post("/v2/integrations", headers=ORG, json={
             "name": "SAP IS-U", "integration_type": "erp", "use_cases": [

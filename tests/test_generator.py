@@ -61,13 +61,26 @@ def test_values_are_realistic_by_field_name():
     spec = {"openapi": "3.0.3", "components": {"schemas": {}}}
     gen = Generator(spec)
     props = {k: {"type": "string"} for k in ("first_name", "last_name", "email", "iban", "postal_code", "city",
-                                             "company_name", "phone", "meter_number", "obis_number")}
+                                             "company_name", "phone")}
     value, ok = gen.generate({"type": "object", "required": list(props), "properties": props}, 3)
     assert ok
     assert value["iban"].startswith("DE") and len(value["iban"]) == 22
     assert re.fullmatch(r"\d{5}", value["postal_code"])
     assert "@" in value["email"]
+
+
+def test_a_plugin_adds_values_by_field_name():
+    from mockserver.epilot.fakes import PRODUCERS
+
+    spec = {"openapi": "3.0.3", "components": {"schemas": {}}}
+    props = {k: {"type": "string"} for k in ("meter_number", "obis_number", "contract_number")}
+    schema = {"type": "object", "required": list(props), "properties": props}
+    plain, _ = Generator(spec).generate(schema, 3)
+    value, ok = Generator(spec, producers=PRODUCERS).generate(schema, 3)
+    assert ok
     assert re.fullmatch(r"\d-\d:\d\.\d\.\d", value["obis_number"])
+    assert value["contract_number"].startswith("V-")
+    assert not re.fullmatch(r"\d-\d:\d\.\d\.\d", plain["obis_number"])
 
 
 def test_same_seed_same_value_other_seed_other_value():

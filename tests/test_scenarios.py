@@ -183,12 +183,16 @@ def test_writing_scenario_refuses_a_real_target_without_allow_writes():
     assert not any(path.startswith("/v2/portal") for _, path in journal), journal
 
 
-def test_serve_scenario_preloads_state():
-    plain = create_app(MockConfig(seed=0)).services.extra["store"].counts_by_schema()
-    app = create_app(MockConfig(seed=0, scenarios=["pricing-offer"]))
-    assert app.services.extra["store"].counts_by_schema()["order"] == plain["order"] + 1
+def test_serve_scenario_preloads_state(monkeypatch):
+    from mockserver.cli import CONFIG_ENV, app_from_env
+
+    plain = create_app(MockConfig(seed=0)).services.store.counts_by_schema()
+    monkeypatch.setenv(CONFIG_ENV, json.dumps({"config": {"seed": 0}, "scenarios": ["pricing-offer"]}))
+    app = app_from_env()
+    assert app.services.store.counts_by_schema()["order"] == plain["order"] + 1
+    monkeypatch.setenv(CONFIG_ENV, json.dumps({"config": {"seed": 0}, "scenarios": ["no-such-flow"]}))
     with pytest.raises(StartupError, match="no scenario 'no-such-flow'"):
-        create_app(MockConfig(seed=0, scenarios=["no-such-flow"]))
+        app_from_env()
 
 
 def test_scenario_schema_is_valid_json_schema():

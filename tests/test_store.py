@@ -129,7 +129,7 @@ def test_read_only_posts_take_no_write_lock_and_writes_do():
 
     app = create_app(MockConfig())
     taken: list[str] = []
-    real = app.services.extra["transaction"]
+    real = app.services.hooks.transaction
 
     @contextmanager
     def counting():
@@ -137,7 +137,7 @@ def test_read_only_posts_take_no_write_lock_and_writes_do():
         with real():
             yield
 
-    app.services.extra["transaction"] = counting
+    app.services.hooks.transaction = counting
     org = {"Authorization": "Bearer demo-org-token"}
     with TestClient(app) as client:
         assert client.post("/v1/entity:search", json={"q": "_schema:contact"}, headers=org).status_code == 200

@@ -115,7 +115,7 @@ def test_the_same_seed_gives_the_same_world():
 
 def test_bad_world_size_is_a_startup_error():
     with pytest.raises(StartupError, match="--world-size"):
-        create_app(MockConfig(world_size="gigantic"))
+        create_app(MockConfig(options={"world_size": "gigantic"}))
 
 
 def test_state_file_keeps_writes_across_restarts(tmp_path):

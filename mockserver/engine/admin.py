@@ -1,7 +1,7 @@
 """The admin API under `/__admin` (WireMock-style): health, tokens, journal, reset, snapshot.
 
-One route table; extensions (the epilot world, webhooks) add their routes through
-``services.extra["admin_routes"]``. Its OpenAPI document is served at `/__admin/openapi.json`.
+One route table; plugins add their routes through the builder (``builder.admin_route``). Its
+OpenAPI document is served at `/__admin/openapi.json`.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +17,22 @@ import yaml
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .clock import parse_instant
 from .jsontext import dumps
+from .operation import ApiContext
 from .pipeline import parse_json
 from .response import NO_BODY, MockResponse, send_response
+from .services import AdminHandler, Services
 
 PREFIX = "/__admin"
-AdminHandler = Callable[[Request, Any], Any]
 _SPEC_FILE = Path(__file__).with_name("admin_openapi.yaml")
 
 
 class AdminMiddleware:
-    def __init__(self, app: ASGIApp, *, services: Any) -> None:
+    def __init__(self, app: ASGIApp, *, services: Services) -> None:
         self.app = app
         self.services = services
-        self.started = time.time()
+        self.started = time.monotonic()
         self.routes: dict[tuple[str, str], AdminHandler] = {
             ("GET", "/health"): self.health,
             ("GET", "/tokens"): self.tokens,
@@ -41,9 +42,14 @@ class AdminMiddleware:
             ("GET", "/snapshot"): self.get_snapshot,
             ("PUT", "/snapshot"): self.put_snapshot,
             ("GET", "/openapi.json"): self.openapi,
+            ("GET", "/clock"): self.get_clock,
+            ("PUT", "/clock"): self.put_clock,
+            ("DELETE", "/clock"): self.delete_clock,
         }
-        for (method, path), handler in services.extra.get("admin_routes", {}).items():
-            self.routes[(method, path)] = handler
+        for key, handler in services.hooks.admin_routes.items():
+            if key in self.routes:
+                raise ValueError(f"admin route {key[0]} {PREFIX}{key[1]} is the engine's own")
+            self.routes[key] = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -73,25 +79,22 @@ class AdminMiddleware:
 
     # -- handlers -----------------------------------------------------------------------------
 
-    def health(self, request: Request, services: Any) -> dict[str, Any]:
-        apis = [
-            {"name": ctx.name, "title": (ctx.spec.get("info") or {}).get("title"),
-             "version": (ctx.spec.get("info") or {}).get("version"), "operations": len(ctx.operations),
-             "behaviours": sum(1 for op in ctx.operations if op.handler is not None)}
-            for ctx in services.apis.values()
-        ]
+    def health(self, request: Request, services: Services) -> dict[str, Any]:
+        apis = [api_summary(ctx, services) for ctx in services.apis.values()]
         body: dict[str, Any] = {
-            "status": "ok", "uptime_seconds": round(time.time() - self.started, 3), "seed": services.config.seed,
-            "auth": services.config.auth, "apis": apis, "operations": sum(a["operations"] for a in apis),
+            "status": "ok", "uptime_seconds": round(time.monotonic() - self.started, 3),
+            "seed": services.config.seed, "auth": services.config.auth, "apis": apis,
+            "operations": sum(a["operations"] for a in apis), "clock": services.clock.describe(),
+            "variables": services.variables(),
         }
-        for name, provider in services.extra.get("health", {}).items():
+        for name, provider in services.hooks.health.items():
             body[name] = provider()
         return body
 
-    def tokens(self, request: Request, services: Any) -> dict[str, Any]:
+    def tokens(self, request: Request, services: Services) -> dict[str, Any]:
         return {"auth": services.config.auth, "tokens": services.tokens.listing()}
 
-    def requests(self, request: Request, services: Any) -> dict[str, Any]:
+    def requests(self, request: Request, services: Services) -> dict[str, Any]:
         q = request.query_params
         status = q.get("status")
         since = q.get("since_id")
@@ -107,12 +110,13 @@ class AdminMiddleware:
         return {"requests": [e.as_dict() for e in entries], "count": len(entries),
                 "capacity": services.journal.entries.maxlen}
 
-    def clear_requests(self, request: Request, services: Any) -> MockResponse:
+    def clear_requests(self, request: Request, services: Services) -> MockResponse:
         services.journal.clear()
         return MockResponse(204, NO_BODY, None)
 
-    def reset(self, request: Request, services: Any) -> dict[str, Any]:
-        for hook in services.extra.get("reset", []):
+    def reset(self, request: Request, services: Services) -> dict[str, Any]:
+        services.scheduler.cancel_all()
+        for hook in services.hooks.reset:
             hook()
         services.journal.clear()
         for ctx in services.apis.values():
@@ -120,16 +124,16 @@ class AdminMiddleware:
                 op.static_cache.clear()
         return {"status": "reset"}
 
-    def get_snapshot(self, request: Request, services: Any) -> Any:
-        export = services.extra.get("snapshot_export")
+    def get_snapshot(self, request: Request, services: Services) -> Any:
+        export = services.hooks.snapshot_export
         if export is None:
-            return MockResponse(404, {"message": "no stateful world is loaded (mount a bundled epilot API)"})
+            return MockResponse(404, {"message": "no stateful plugin is installed for the mounted APIs"})
         return MockResponse(200, dumps(export()))
 
-    async def put_snapshot(self, request: Request, services: Any) -> Any:
-        load = services.extra.get("snapshot_import")
+    async def put_snapshot(self, request: Request, services: Services) -> Any:
+        load = services.hooks.snapshot_import
         if load is None:
-            return MockResponse(404, {"message": "no stateful world is loaded (mount a bundled epilot API)"})
+            return MockResponse(404, {"message": "no stateful plugin is installed for the mounted APIs"})
         data, problem = parse_json(await request.body())
         if problem:
             raise AdminInputError(problem)
@@ -139,8 +143,48 @@ class AdminMiddleware:
             raise AdminInputError(f"invalid snapshot: {exc}") from None
         return {"status": "imported", **(counts or {})}
 
-    def openapi(self, request: Request, services: Any) -> Any:
+    def openapi(self, request: Request, services: Services) -> Any:
         return MockResponse(200, orjson.dumps(admin_spec()))
+
+    def get_clock(self, request: Request, services: Services) -> dict[str, Any]:
+        return services.clock.describe()
+
+    async def put_clock(self, request: Request, services: Services) -> dict[str, Any]:
+        """``{"now": "2027-01-31T12:00:00Z", "running": false}`` pins the clock there (standing still
+        unless ``running``); ``{"advance_seconds": 3600}`` moves it."""
+        data, problem = parse_json(await request.body())
+        if problem or not isinstance(data, dict):
+            raise AdminInputError(problem or 'give {"now": "<ISO 8601>"} or {"advance_seconds": N}')
+        if "now" in data:
+            try:
+                services.clock.set(parse_instant(str(data["now"])), running=bool(data.get("running", False)))
+            except (ValueError, OverflowError, OSError) as exc:
+                raise AdminInputError(f"'now' is not an ISO 8601 instant: {exc}") from None
+        if "advance_seconds" in data:
+            seconds = data["advance_seconds"]
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or abs(seconds) > 1e11:
+                raise AdminInputError("'advance_seconds' must be a number of seconds")
+            if services.scheduler.manual:
+                await services.scheduler.advance(float(seconds))
+            else:
+                services.clock.advance(float(seconds))
+        if "now" not in data and "advance_seconds" not in data:
+            raise AdminInputError('give {"now": "<ISO 8601>"} or {"advance_seconds": N}')
+        return services.clock.describe()
+
+    def delete_clock(self, request: Request, services: Services) -> dict[str, Any]:
+        services.clock.reset()
+        return services.clock.describe()
+
+
+def api_summary(ctx: ApiContext, services: Services) -> dict[str, Any]:
+    """One mounted API: its operations, how many a behaviour backs, and which are answered by the
+    generic responder (``generic``) or have a behaviour the document lacks (``unmounted``)."""
+    info = ctx.spec.get("info") or {}
+    return {"name": ctx.name, "title": info.get("title"), "version": info.get("version"),
+            "operations": len(ctx.operations), "behaviours": sum(1 for op in ctx.operations if op.handler is not None),
+            "generic": sorted(op.id for op in ctx.operations if op.handler is None),
+            "unmounted": services.unmounted.get(ctx.name, [])}
 
 
 class AdminInputError(Exception):

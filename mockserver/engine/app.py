@@ -1,16 +1,18 @@
-"""Assembles the mock: Connexion's middleware app, our route table, pipeline and admin API.
+"""Assembles the mock: Connexion's middleware app, our route table, pipeline, plugins and admin API.
 
 The middleware stack, outermost first:
 
     journal -> CORS -> error guard -> admin (/__admin) -> routing (Connexion) -> operation endpoint
                                                                               \\-> 404/405 fallback
+
+Plugins (found by entry point, see `plugin.py`) are installed before the APIs are mounted, so their
+behaviours attach to the operations of the APIs they name.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -19,66 +21,23 @@ from connexion.resolver import Resolution, Resolver
 from connexion.spec import OpenAPISpecification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mockserver.epilot.behaviours import BehaviourSet
-
-from .auth import Authenticator, Principal, TokenRegistry
+from .auth import Authenticator, TokenRegistry
+from .behaviours import BehaviourSet, Handler
 from .bundled import SpecSource, parse_spec_arg
+from .config import MockConfig, StartupError
 from .cors import CORSMiddleware
 from .errors import error_response
 from .journal import Journal, JournalMiddleware
 from .loader import SpecError, bundle, iter_operations
 from .operation import ApiContext, CompiledOperation
-from .pipeline import DEFAULT_BODY_LIMIT, Pipeline
+from .pipeline import Pipeline
+from .plugin import Builder, MountedApi, Plugin, PluginError, discover_plugins
 from .responder import Responder
 from .response import MockResponse, send_response
 from .routing import RouteCollision, TableRoutingMiddleware
+from .services import Services
 
 log = logging.getLogger("epilot_mock")
-
-DEMO_ORG_TOKEN = "demo-org-token"
-DEMO_PORTAL_TOKEN = "demo-portal-token"
-
-
-class StartupError(Exception):
-    """A problem that stops the mock from starting; ``str()`` is one line."""
-
-
-@dataclass
-class MockConfig:
-    specs: list[str] = field(default_factory=list)  # --spec values; empty = every bundled spec
-    seed: int = 0
-    auth: str = "strict"
-    dynamic: bool = False
-    body_limit: int = DEFAULT_BODY_LIMIT
-    cors: bool = True
-    journal_size: int = 1000
-    behaviours: bool = True
-    world_size: str = "small"
-    state: str | None = None
-    scenarios: list[str] = field(default_factory=list)
-    webhook_retries: int = 5
-    webhook_backoff: float = 0.5
-
-
-@dataclass
-class Services:
-    """What behaviours and the admin API share. One per app; nothing module-global."""
-
-    config: MockConfig
-    tokens: TokenRegistry
-    journal: Journal
-    responder: Responder
-    apis: dict[str, ApiContext] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)  # store, world, webhooks... set by extensions
-
-    def operation(self, operation_id: str, api: str | None = None) -> CompiledOperation | None:
-        for ctx in self.apis.values():
-            if api is not None and ctx.name != api:
-                continue
-            for op in ctx.operations:
-                if op.id == operation_id:
-                    return op
-        return None
 
 
 class PreparedSpecification(OpenAPISpecification):
@@ -144,12 +103,17 @@ async def _lifespan(services: Services, receive: Receive, send: Send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            for hook in services.extra.get("startup", []):
-                await hook()
+            for hook in services.hooks.startup:
+                result = hook()
+                if result is not None:
+                    await result
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            for hook in services.extra.get("shutdown", []):
-                await hook()
+            await services.scheduler.drain(timeout=2.0)
+            for hook in services.hooks.shutdown:
+                result = hook()
+                if result is not None:
+                    await result
             await send({"type": "lifespan.shutdown.complete"})
             return
 
@@ -196,14 +160,12 @@ async def not_routed(scope: Scope, receive: Receive, send: Send) -> None:
     await send_response(send, response)
 
 
-def load_specs(values: list[str]) -> list[tuple[SpecSource, dict[str, Any]]]:
-    from .bundled import bundled_apis
-
-    sources = [parse_spec_arg(v) for v in values] if values else [
-        SpecSource(name, str(path), "", bundled=True) for name, path in bundled_apis().items()
+def load_specs(values: list[str], catalog: dict[str, Any]) -> list[tuple[SpecSource, dict[str, Any]]]:
+    sources = [parse_spec_arg(v, catalog) for v in values] if values else [
+        SpecSource(name, str(path), "", bundled=True) for name, path in catalog.items()
     ]
     if not sources:
-        raise StartupError("no specs to serve: pass --spec, or install the bundled specs")
+        raise StartupError("no specs to serve: pass --spec, or install a plugin that bundles specs")
     out = []
     seen: dict[str, int] = {}
     for src in sources:
@@ -217,33 +179,30 @@ def load_specs(values: list[str]) -> list[tuple[SpecSource, dict[str, Any]]]:
             name = f"{name}-{seen[name]}"
         else:
             seen[name] = 1
-        out.append((SpecSource(name, src.source, src.prefix, src.bundled), spec))
+        out.append((SpecSource(name, src.source, src.prefix, src.bundled, src.named), spec))
     return out
 
 
-def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None = None) -> MockApp:
-    """Build the mock. Raises StartupError (one line) for unreadable specs or route collisions."""
+def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None = None) -> MockApp:
+    """Build the mock. Raises StartupError (one line) for unreadable specs, route collisions and
+    plugins that fail to install. ``plugins``: these instead of the installed ones."""
     config = config or MockConfig()
-    loaded = load_specs(config.specs)
+    try:
+        found = plugins if plugins is not None else discover_plugins(config.plugins)
+    except PluginError as exc:
+        raise StartupError(str(exc)) from None
+    catalog = {name: path for plugin in found for name, path in plugin.apis.items()}
+    loaded = load_specs(config.specs, catalog)
     tokens = TokenRegistry()
-    tokens.add(DEMO_ORG_TOKEN, Principal("org", "demo-org-user", "Demo organization user",
-                                         {"org_id": "739224"}), default=True)
     journal = Journal(config.journal_size)
     responder = Responder(dynamic=config.dynamic, seed=config.seed)
     services = Services(config, tokens, journal, responder)
     pipeline = Pipeline(services, Authenticator(tokens, config.auth), responder, config.body_limit)
 
-    behaviour_sets: dict[str, BehaviourSet] = {}
-    if config.behaviours:
-        from mockserver.epilot.behaviours import load_sets
-
-        behaviour_sets = load_sets()
-    mounted_bundled = {src.name for src, _ in loaded if src.bundled}
-    for ext in extensions if extensions is not None else _default_extensions(mounted_bundled, config):
-        ext(services)
-    if tokens.token_for("portal_user") is None:  # no world (stateless): the demo customer token still works
-        tokens.add(DEMO_PORTAL_TOKEN, Principal("portal_user", "demo-portal-user", "Demo portal customer",
-                                                {"org_id": "739224"}))
+    mounted = {src.name: MountedApi(src.name, frozenset(op.get("operationId") for _, _, op, _ in iter_operations(spec)
+                                                        if op.get("operationId")), src.bundled)
+               for src, spec in loaded if src.bundled or src.named}
+    behaviour_sets = _install(found, services, mounted)
 
     def make_endpoint(api_name: str, connexion_op: Any) -> Endpoint:
         ctx = services.apis[api_name]
@@ -251,7 +210,7 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
 
     routing_factory = partial(TableRoutingMiddleware, make_endpoint=make_endpoint)
     app = MockApp(not_routed, middlewares=[
-        partial(JournalMiddleware, journal=journal),
+        partial(JournalMiddleware, journal=journal, clock=services.clock),
         *( [CORSMiddleware] if config.cors else [] ),
         ErrorGuard,
         partial(_admin_middleware, services=services),
@@ -260,15 +219,20 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
     app.services = services
     for src, spec in loaded:
         base = src.prefix + _server_base_path(spec)
-        services.apis[src.name] = ApiContext(src.name, spec, seed=config.seed, prefix=base)
-        handlers: dict[str, Any] = {}
-        bset = behaviour_sets.get(src.name) if src.bundled else None
+        services.apis[src.name] = ApiContext(src.name, spec, seed=config.seed, prefix=base,
+                                             producers=services.hooks.producers)
+        handlers: dict[str, Handler] = {}
+        bset = behaviour_sets.get(src.name) if (src.bundled or src.named) else None
         if bset is not None:
-            try:
-                bset.check({op.get("operationId") for _, _, op, _ in iter_operations(spec)})
-            except Exception as exc:
-                raise StartupError(str(exc)) from None
-            handlers = bset.handlers
+            have = mounted[src.name].operation_ids
+            unknown = bset.unknown(set(have))
+            if unknown and src.bundled:
+                raise StartupError(f"behaviours for operations that the {src.name} spec does not have: "
+                                   f"{', '.join(unknown)}")
+            if unknown:
+                services.unmounted[src.name] = unknown
+            handlers = {k: v for k, v in bset.handlers.items() if k in have}
+            services.apis[src.name].reads_only = frozenset(bset.reads_only)
         app.add_prepared_api(spec, name=src.name, base_path=base, resolver=MockResolver(handlers))
     try:
         app.build()
@@ -279,26 +243,25 @@ def create_app(config: MockConfig | None = None, *, extensions: list[Any] | None
     for m in app.middleware_stack:
         if isinstance(m, CORSMiddleware):
             m.table = routing.table
-    for hook in services.extra.get("ready", []):
+    for hook in services.hooks.ready:
         hook()
-    if config.scenarios:
-        _preload(app, config.scenarios)
     return app
 
 
-def _preload(app: MockApp, names: list[str]) -> None:
-    """Run scenarios against the fresh app (no network) so it starts with their state."""
-    try:
-        from contracts.scenarios import ScenarioError, run_scenarios
-    except ImportError:  # pragma: no cover - the wheel ships both packages
-        raise StartupError("--scenario needs the contracts package") from None
-    try:
-        results = run_scenarios(list(names), app=app)
-    except ScenarioError as exc:
-        raise StartupError(str(exc)) from None
-    for result in results:
-        if not result.ok:
-            raise StartupError(result.describe_failure().replace("\n", " ").replace("  ", " "))
+def _install(plugins: list[Plugin], services: Services, mounted: dict[str, MountedApi]) -> dict[str, BehaviourSet]:
+    """Install every plugin; their behaviour sets by API name (two sets for one API is an error)."""
+    sets: dict[str, BehaviourSet] = {}
+    for plugin in plugins:
+        builder = Builder(plugin, services, mounted)
+        try:
+            plugin.install(builder)
+        except (PluginError, ValueError) as exc:
+            raise StartupError(f"plugin {plugin.name}: {exc}") from None
+        for bset in builder.behaviour_sets:
+            if bset.api in sets:
+                raise StartupError(f"two behaviour sets for API '{bset.api}'")
+            sets[bset.api] = bset
+    return sets
 
 
 def _server_base_path(spec: dict[str, Any]) -> str:
@@ -309,14 +272,3 @@ def _admin_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:
     from .admin import AdminMiddleware
 
     return AdminMiddleware(app, services=services)
-
-
-def _default_extensions(mounted_bundled: set[str], config: MockConfig) -> list[Any]:
-    """The epilot world (store, demo users, webhooks) when a bundled epilot API is mounted."""
-    if not mounted_bundled or not config.behaviours:
-        return []
-    try:
-        from mockserver.epilot.world.extension import install_world
-    except ModuleNotFoundError:
-        return []
-    return [install_world]

@@ -1,60 +1,62 @@
-"""Where the bundled specs and scenarios live, and how a `--spec` value names a document."""
+"""The APIs and scenarios that installed plugins bundle, and how a `--spec` value names a document.
+
+A `--spec` value is one of:
+
+- ``NAME``: a bundled API (``customer-portal``);
+- ``PATH`` or ``URL``: any OpenAPI 3 document, named after its file;
+- ``NAME=PATH``: that document served as API ``NAME``, so the behaviours registered for ``NAME``
+  attach to it by operationId (a newer or edited copy of a bundled spec, say);
+- ``/PREFIX=...``: any of the above mounted under a path prefix.
+"""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent.parent
+from .plugin import discover_plugins
 
-
-def _data_dir(name: str) -> Path:
-    override = os.environ.get(f"EPILOT_MOCK_{name.upper()}_DIR")
-    if override:
-        return Path(override)
-    installed = _PACKAGE / "bundled" / name  # wheel installs (force-included by pyproject)
-    if installed.is_dir():
-        return installed
-    return _PACKAGE.parent / name  # a source checkout or editable install
-
-
-def specs_dir() -> Path:
-    return _data_dir("specs")
-
-
-def scenarios_dir() -> Path:
-    return _data_dir("scenarios")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 
 
 def bundled_apis() -> dict[str, Path]:
-    """Bundled API name -> root document, in a stable order."""
-    root = specs_dir()
-    if not root.is_dir():
-        return {}
-    return {d.name: d / "openapi.yaml" for d in sorted(root.iterdir()) if (d / "openapi.yaml").is_file()}
+    """Bundled API name -> root document, over every installed plugin."""
+    out: dict[str, Path] = {}
+    for plugin in discover_plugins():
+        for name, path in plugin.apis.items():
+            out.setdefault(name, Path(path))
+    return out
+
+
+def scenario_dirs() -> list[Path]:
+    """Folders of bundled scenarios, over every installed plugin."""
+    return [Path(p.scenarios) for p in discover_plugins() if p.scenarios is not None]
 
 
 @dataclass(frozen=True)
 class SpecSource:
-    name: str  # the API's name: a bundled name, or derived from the file name
+    name: str  # the API's name: a bundled name, a given NAME, or derived from the file name
     source: str  # path or URL of the root document
     prefix: str = ""  # mount prefix ("" = the spec's own paths)
-    bundled: bool = False
+    bundled: bool = False  # the plugin's own document
+    named: bool = False  # NAME=PATH: behaviours for NAME attach to it
 
 
-def parse_spec_arg(value: str) -> SpecSource:
-    """`NAME`, `PATH`, `URL`, or any of these as `PREFIX=...` with PREFIX starting with '/'."""
+def parse_spec_arg(value: str, apis: dict[str, Path] | None = None) -> SpecSource:
+    """Read one `--spec` value (see the module docstring)."""
     prefix = ""
     head, sep, tail = value.partition("=")
     if sep and head.startswith("/") and "://" not in head:
         prefix, value = "/" + head.strip("/"), tail
         if prefix == "/":
             prefix = ""
-    apis = bundled_apis()
+    apis = bundled_apis() if apis is None else apis
     if value in apis:
         return SpecSource(value, str(apis[value]), prefix, bundled=True)
+    head, sep, tail = value.partition("=")
+    if sep and _NAME.match(head) and tail:
+        return SpecSource(head, tail, prefix, named=True)
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(value.split("?")[0]).stem).strip("-") or "api"
     if stem == "openapi":
         stem = Path(value.split("?")[0]).parent.name or stem

@@ -11,7 +11,7 @@ import random
 import re
 import string
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -62,24 +62,11 @@ def _iso(dt: datetime) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-def _ma_lo_id(s: State) -> str:
-    # MaLo-IDs are 11 digits whose last digit is a check digit; plausible shape is enough here.
-    return "5" + "".join(s.rng.choice(string.digits) for _ in range(10))
+Producer = Callable[[State], Any]
 
 
-def _me_lo_id(s: State) -> str:
-    return "DE" + "".join(s.rng.choice(string.digits + string.ascii_uppercase) for _ in range(31))
-
-
-def _obis(s: State) -> str:
-    return s.rng.choice(["1-0:1.8.0", "1-0:1.8.1", "1-0:1.8.2", "1-0:2.8.0", "7-0:3.0.0", "8-0:1.0.0"])
-
-
-def _meter_number(s: State) -> str:
-    return "1" + s.rng.choice(["ESY", "EMH", "ITF", "LGZ"]) + "".join(s.rng.choice(string.digits) for _ in range(8))
-
-
-def _number_like(prefix: str) -> Callable[[State], str]:
+def number_like(prefix: str) -> Producer:
+    """Producer of ``PREFIX123456``-style reference numbers."""
     return lambda s: f"{prefix}{s.rng.randint(100000, 999999)}"
 
 
@@ -130,22 +117,8 @@ _BY_NAME: dict[str, Callable[[State], Any]] = {
     "comment": lambda s: s.faker.sentence(),
     "remark": lambda s: s.faker.sentence(),
     "text": lambda s: s.faker.sentence(),
-    "customer_number": _number_like("K-"),
-    "contract_number": _number_like("V-"),
-    "order_number": _number_like("OR-"),
-    "account_number": _number_like(""),
-    "billing_account_number": _number_like("BA-"),
-    "meter_number": _meter_number,
-    "ma_lo_id": _ma_lo_id,
-    "malo_id": _ma_lo_id,
-    "me_lo_id": _me_lo_id,
-    "melo_id": _me_lo_id,
-    "obis_number": _obis,
-    "obis": _obis,
+    "account_number": number_like(""),
     "tax_id": lambda s: "DE" + "".join(s.rng.choice(string.digits) for _ in range(9)),
-    "_org": lambda s: str(s.rng.randint(700000, 799999)),
-    "org_id": lambda s: str(s.rng.randint(700000, 799999)),
-    "organization_id": lambda s: str(s.rng.randint(700000, 799999)),
     "filename": lambda s: s.faker.file_name(extension=s.rng.choice(["pdf", "png", "jpg"])),
     "file_name": lambda s: s.faker.file_name(extension="pdf"),
     "mime_type": lambda s: s.rng.choice(["application/pdf", "image/png", "image/jpeg"]),
@@ -174,12 +147,13 @@ def _normalise(name: str) -> str:
     return name.replace("-", "_")
 
 
-def by_name(name: str | None, s: State) -> Any:
-    """A realistic string for a property called ``name``, or None."""
+def by_name(name: str | None, s: State, extra: Mapping[str, Producer] | None = None) -> Any:
+    """A realistic string for a property called ``name`` (``extra`` first: a plugin's own names),
+    or None."""
     if not name:
         return None
     key = _normalise(name)
-    producer = _BY_NAME.get(key)
+    producer = (extra.get(key) if extra else None) or _BY_NAME.get(key)
     if producer is not None:
         return producer(s)
     for suffix, producer in _SUFFIX:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping
 from typing import Any
 
 try:  # Python 3.11 keeps the regex parser under a private name
@@ -18,7 +19,7 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef]
     import sre_parse  # type: ignore[no-redef]
 
-from .fakedata import State, by_format, by_name, make_faker
+from .fakedata import Producer, State, by_format, by_name, make_faker
 from .oas_schema import SchemaCompiler
 
 MAX_DEPTH = 6  # beyond this, objects carry only required properties and arrays their minimum
@@ -29,9 +30,11 @@ _COUNT_WORDS = ("quantity", "count", "size", "hits", "number_of", "limit", "page
 class Generator:
     """Generates values for the schemas of one bundled spec."""
 
-    def __init__(self, spec: dict[str, Any], compiler: SchemaCompiler | None = None) -> None:
+    def __init__(self, spec: dict[str, Any], compiler: SchemaCompiler | None = None, *,
+                 producers: Mapping[str, Producer] | None = None) -> None:
         self.components = ((spec.get("components") or {}).get("schemas")) or {}
         self.compiler = compiler or SchemaCompiler(spec, "response")
+        self.producers = producers or {}
         self._faker: Any = None
         self._merged: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._validators: dict[int, tuple[Any, Any]] = {}
@@ -289,7 +292,7 @@ class Generator:
         if value is not None:
             candidates.append(value)
         if fmt is None or value is None:
-            named = by_name(hint, s)
+            named = by_name(hint, s, self.producers)
             if isinstance(named, str):
                 candidates.append(named)
         for candidate in candidates:

@@ -10,10 +10,11 @@ import itertools
 import time
 from collections import deque
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .clock import Clock
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,17 @@ class Journal:
 
 
 class JournalMiddleware:
-    def __init__(self, app: ASGIApp, *, journal: Journal) -> None:
+    def __init__(self, app: ASGIApp, *, journal: Journal, clock: Clock) -> None:
         self.app = app
         self.journal = journal
+        self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        wall = datetime.now(UTC)
+        wall = self.clock.now()
         status = 500
 
         async def watch(message: Message) -> None:

@@ -7,9 +7,11 @@ jsonschema-rs and a generator for its response bodies.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .fakedata import Producer
 from .generator import Generator
 from .oas_schema import SchemaCompiler
 from .params import Parameter, ParameterSet, schema_kind
@@ -20,14 +22,16 @@ _MISSING = object()
 class ApiContext:
     """Everything shared by the operations of one mounted spec."""
 
-    def __init__(self, name: str, spec: dict[str, Any], *, seed: int = 0, prefix: str = "") -> None:
+    def __init__(self, name: str, spec: dict[str, Any], *, seed: int = 0, prefix: str = "",
+                 producers: Mapping[str, Producer] | None = None) -> None:
         self.name = name
         self.spec = spec
         self.seed = seed
         self.prefix = prefix
         self.requests = SchemaCompiler(spec, "request")
         self.responses = SchemaCompiler(spec, "response")
-        self.generator = Generator(spec, self.responses)
+        self.generator = Generator(spec, self.responses, producers=producers)
+        self.reads_only: frozenset[str] = frozenset()  # POST behaviours that write nothing
         self.security_schemes: dict[str, Any] = ((spec.get("components") or {}).get("securitySchemes")) or {}
         self.operations: list[CompiledOperation] = []
 
@@ -97,6 +101,9 @@ class CompiledOperation:
         self.method: str = connexion_op.method.lower()
         self.path: str = api.prefix + connexion_op.path
         self.handler = handler
+        # A behaviour that writes runs atomically (the store's write lock); reads and the generic
+        # responder never write.
+        self.writes = handler is not None and self.method not in ("get", "head") and self.id not in api.reads_only
         raw = connexion_op._operation
         self.raw = raw
         self.tags: list[str] = raw.get("tags") or []

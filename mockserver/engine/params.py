@@ -101,7 +101,7 @@ class ParameterSet:
                 present, value = raw is not None, _single(raw, p)
             else:
                 if cookies is None:
-                    cookies = _parse_cookies(cookie_header)
+                    cookies = parse_cookies(cookie_header)
                 raw = cookies.get(p.name)
                 present, value = raw is not None, _single(raw, p)
             if not present:
@@ -160,7 +160,7 @@ def _from_query(query: list[tuple[str, str]], p: Parameter) -> tuple[bool, Any]:
     return True, coerce_scalar(raws[-1], p.kind)
 
 
-def _parse_cookies(header: str | None) -> dict[str, str]:
+def parse_cookies(header: str | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in (header or "").split(";"):
         if "=" in part:

@@ -9,70 +9,44 @@ from __future__ import annotations
 
 import inspect
 import json
-from dataclasses import dataclass, field
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import orjson
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
-from .auth import Authenticator, AuthError, Principal
+from .auth import Authenticator, AuthError
+from .call import Call
+from .config import DEFAULT_BODY_LIMIT
 from .errors import Reject, error_response
 from .jsontext import may_hold_long_integers
 from .operation import CompiledOperation, is_json_type
-from .params import _parse_cookies, coerce_scalar
-from .prefer import Prefer, parse_prefer
+from .params import coerce_scalar, parse_cookies
+from .prefer import parse_prefer
 from .responder import Responder
-from .response import NO_BODY, MockResponse, send_response
+from .response import MockResponse, send_response
+from .validation import check_response
 
-DEFAULT_BODY_LIMIT = 1024 * 1024
+if TYPE_CHECKING:
+    from .services import Services
+
+log = logging.getLogger("epilot_mock")
 
 
 class BodyTooLarge(Exception):
     pass
 
 
-@dataclass
-class Call:
-    """What a behaviour gets: the validated request, who made it, and the services it may use."""
-
-    op: CompiledOperation
-    params: dict[str, Any]
-    body: Any
-    principal: Principal
-    prefer: Prefer
-    headers: Headers
-    services: Any  # the app's Services (store, world, tokens, ...)
-    content_type: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-
-    def error(self, kind: str, message: str) -> MockResponse:
-        return error_response(self.op, kind, message)
-
-    def json(self, body: Any, status: int | None = None, headers: dict[str, str] | None = None) -> MockResponse:
-        code = status if status is not None else self.op.concrete(self.op.success_status)
-        media = None
-        found = self.op.response_for(code)
-        if found is not None:
-            media = found[1].pick_media()
-        ctype = media.content_type if media is not None else "application/json"
-        return MockResponse(code, body, ctype, dict(headers or {}))
-
-    def empty(self, status: int = 204) -> MockResponse:
-        return MockResponse(status, NO_BODY, None)
-
-    def generic(self) -> MockResponse:
-        return self.services.responder.respond(self.op, self.prefer, self.headers.get("accept"))
-
-
 class Pipeline:
-    def __init__(self, services: Any, authenticator: Authenticator, responder: Responder,
+    def __init__(self, services: Services, authenticator: Authenticator, responder: Responder,
                  body_limit: int = DEFAULT_BODY_LIMIT) -> None:
         self.services = services
         self.auth = authenticator
         self.responder = responder
         self.body_limit = body_limit
+        self.validate_responses = services.config.validate_responses
 
     async def handle(self, op: CompiledOperation, scope: Scope, receive: Receive, send: Send) -> None:
         scope["mock.operation"] = op
@@ -83,6 +57,11 @@ class Pipeline:
             response = await self._respond(op, scope, receive)
         except BodyTooLarge:
             response = error_response(op, "too_large", f"request body exceeds {self.body_limit} bytes")
+        if self.validate_responses:
+            problem = check_response(op, response)
+            if problem is not None:
+                log.error("response of %s violates its spec: %s", op.id, problem)
+                response = error_response(op, "server_error", f"response of {op.id} violates its spec: {problem}")
         await send_response(send, response, head=head)
 
     async def _respond(self, op: CompiledOperation, scope: Scope, receive: Receive) -> MockResponse:
@@ -93,7 +72,7 @@ class Pipeline:
         if op.security:
             if scope.get("query_string"):
                 query = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-            cookies = _parse_cookies(headers.get("cookie"))
+            cookies = parse_cookies(headers.get("cookie"))
             try:
                 principal = self.auth.authenticate(op.security, op.api.security_schemes, headers, query, cookies)
             except AuthError as exc:
@@ -113,19 +92,13 @@ class Pipeline:
         if prefer.controls or op.handler is None:
             return self.responder.respond(op, prefer, headers.get("accept"))
         call = Call(op, params, body, principal, prefer, headers, self.services, content_type)
-        writes = op.method not in ("get", "head") and not getattr(op.handler, "reads_only", False)
-        transaction = self.services.extra.get("transaction") if writes else None
         try:
-            if transaction is not None:  # a write: its reads and writes are one atomic unit, across workers too
-                with transaction():
-                    result = op.handler(call)
-            else:
-                result = op.handler(call)
-            if inspect.isawaitable(result):
-                result = await result
+            if op.writes:  # its reads and writes are one atomic unit (across awaits, and across workers)
+                async with self.services.atomic():
+                    return await _run(op, call)
+            return await _run(op, call)
         except Reject as exc:
             return error_response(op, exc.kind, exc.message)
-        return result
 
     async def _body(self, op: CompiledOperation, headers: Headers,
                     receive: Receive) -> tuple[Any, str | None, str | None, str | None]:
@@ -180,6 +153,13 @@ class Pipeline:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+
+async def _run(op: CompiledOperation, call: Call) -> MockResponse:
+    result = op.handler(call)
+    if inspect.isawaitable(result):
+        result = await result
+    return result  # type: ignore[no-any-return]
 
 
 def _reject_constant(name: str) -> Any:

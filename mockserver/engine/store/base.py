@@ -70,6 +70,19 @@ class Store(abc.ABC):
     def delete(self, entity_id: str) -> bool: ...
 
     @abc.abstractmethod
+    def get_many(self, ids: list[str]) -> dict[str, Entity]:
+        """The entities of ``ids`` that exist, by id."""
+
+    @abc.abstractmethod
+    def put_many(self, entities: list[Entity]) -> None: ...
+
+    @abc.abstractmethod
+    def counts_by_schema(self) -> dict[str, int]: ...
+
+    def ensure_index(self, attribute: str) -> None:  # noqa: B027 - optional for backends
+        """Make equality lookups on a top-level attribute fast (a hint; backends may ignore it)."""
+
+    @abc.abstractmethod
     def query(self, query: Query) -> Page: ...
 
     @abc.abstractmethod
@@ -109,6 +122,20 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def record_list(self, kind: str, *, parent: str | None = None, limit: int | None = None,
                     newest_first: bool = False) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    def record_put_many(self, kind: str, items: list[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Many records of one kind: (id, parent, doc) each."""
+
+    @abc.abstractmethod
+    def record_count(self, kind: str) -> int: ...
+
+    # -- metadata (what world a store holds, its organization...) -------------------------------
+    @abc.abstractmethod
+    def meta_get(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    def meta_set(self, key: str, value: str) -> None: ...
 
     # -- whole state --------------------------------------------------------------------------
     @abc.abstractmethod

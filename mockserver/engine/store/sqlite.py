@@ -1,8 +1,9 @@
 """The embedded store: SQLite from the standard library, in memory or in one file (WAL).
 
 Entities are JSON text in one table, with their schema, title and timestamps as columns; their
-relations are rows of a second table (indexed both ways); other records a third. Identifier
-attributes get expression indexes, so unique-id lookups stay fast on large worlds.
+relations are rows of a second table (indexed both ways); other records a third. Attributes a
+plugin names (``ensure_index``) get expression indexes, so unique-id lookups stay fast on large
+worlds.
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ SNAPSHOT_FORMAT = "epilot-mock-snapshot"
 SNAPSHOT_VERSION = 1
 _COLUMNS = {"_id": "id", "_schema": "schema", "_title": "title", "_created_at": "created_at",
             "_updated_at": "updated_at"}
-INDEXED_ATTRIBUTES = ("customer_number", "contract_number", "meter_number", "order_number",
-                      "billing_account_number", "ma_lo_id", "obis_number", "external_id", "email_address")
 _SAFE_ATTR = re.compile(r"^[A-Za-z0-9_$@.\-]+$")
 
 _SCHEMA_SQL = """
@@ -95,8 +94,6 @@ class SQLiteStore(Store):
         # SQLite's lower() folds ASCII only; text search must match "Ökostrom" with "ökostrom".
         self.conn.create_function("ulower", 1, _unicode_lower, deterministic=True)
         self.conn.executescript(_SCHEMA_SQL)
-        for attribute in INDEXED_ATTRIBUTES:
-            self.ensure_index(attribute)
         self._pristine: sqlite3.Connection | None = None
         self._writes = 0
         self._term_cache: set[str] | None = None

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Query, iter_relations, relation_items
+
+from ..world.extension import WorldServices
 
 # Entities every customer may reference (the catalog and org-level content): visible, not expanded.
 SHARED_SCHEMAS = frozenset({"product", "price", "tax", "coupon", "journey", "email_template", "campaign",
@@ -20,8 +23,8 @@ PROTECTED_ATTRIBUTES = frozenset({"_id", "_schema", "_org", "_created_at"})
 MAX_DEPTH = 4
 
 
-def world(call: Any) -> Any:
-    w = call.services.extra.get("world")
+def world(call: Call) -> WorldServices:
+    w = call.services.find(WorldServices)
     if w is None:
         raise Reject("server_error", "no world is loaded")
     return w
@@ -56,7 +59,7 @@ def visible_ids(call: Any) -> frozenset[str] | None:
     start, user_id = contact_id(call), portal_user_id(call)
     st = store(call)
     version = st.version()
-    cache = call.services.extra.setdefault("visible_cache", {})
+    cache = world(call).visible_cache
     hit = cache.get((start, user_id))
     if hit is not None and hit[0] == version:
         seen = hit[1]
@@ -116,7 +119,7 @@ def visible_of_schema(call: Any, schema: str, *, limit: int | None = None, offse
     st = store(call)
     key = (contact_id(call) if visible is not None else None, schema, limit, offset, sort)
     version = st.version()
-    cache = call.services.extra.setdefault("page_cache", {})
+    cache = world(call).page_cache
     hit = cache.get(key)
     if hit is None or hit[0] != version:
         query = Query(schemas=(schema,), ids=tuple(sorted(visible)) if visible is not None else None, sort=sort,

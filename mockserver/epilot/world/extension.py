@@ -1,7 +1,8 @@
 """Installs the epilot world into an app: the store, the seeded tenant, demo logins, admin hooks.
 
 The world generator only produces data; this module loads it into the store once (or finds it
-there, with ``--state``), registers the demo tokens, and wires reset, snapshots and health.
+there, with ``--state``), registers the demo tokens, and wires reset, snapshots and health through
+the plugin builder.
 """
 
 from __future__ import annotations
@@ -12,38 +13,59 @@ import random
 import sqlite3
 import time
 import uuid
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mockserver.engine.app import StartupError
-from mockserver.engine.auth import Principal
+from mockserver.engine.auth import Principal, TokenRegistry
+from mockserver.engine.clock import Clock
+from mockserver.engine.config import StartupError
 from mockserver.engine.loader import cache_dir
-from mockserver.engine.store.sqlite import SNAPSHOT_VERSION, SQLiteStore
+from mockserver.engine.plugin import Builder
+from mockserver.engine.store.base import Store
+from mockserver.engine.store.sqlite import SNAPSHOT_VERSION
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from mockserver.engine.services import Services
+
+    from ..erp.outbound import OutboundDispatcher
 
 log = logging.getLogger("epilot_mock.world")
 LOGIN_KIND = "portal_login"  # records: tokens of portal users (demo and minted), survive restarts
 
 
 class WorldServices:
-    """What behaviours use to reach the tenant: the store, ids, clocks, logins and change hooks."""
+    """What behaviours use to reach the tenant: the store, ids, the clock, logins and change hooks."""
 
-    def __init__(self, services: Any, store: SQLiteStore, org_id: str, seed: int) -> None:
-        self.services = services
+    def __init__(self, tokens: TokenRegistry, store: Store, org_id: str, seed: int, clock: Clock,
+                 *, webhook_retries: int = 5, webhook_backoff: float = 0.5) -> None:
+        self.tokens = tokens
         self.store = store
         self.org_id = org_id
+        self.seed = seed
+        self.clock = clock
+        self.webhook_retries = webhook_retries
+        self.webhook_backoff = webhook_backoff
         self._ids = random.Random(f"epilot-mock-ids:{seed}")
         self.deterministic_ids = True
         self.listeners: list[Any] = []  # called as listener(event: dict) after a committed change
+        self.outbound: OutboundDispatcher | None = None  # created when an integration first needs it
+        # Per-app caches keyed by the store version (see behaviours/common.py).
+        self.visible_cache: dict[Any, Any] = {}
+        self.page_cache: dict[Any, Any] = {}
 
     def new_id(self) -> str:
         if not self.deterministic_ids:
             return str(uuid.uuid4())
         return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
 
-    @staticmethod
-    def now() -> str:
-        t = time.time()
-        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"
+    def restart_ids(self) -> None:
+        self._ids = random.Random(f"epilot-mock-ids:{self.seed}")
+
+    def now(self) -> str:
+        return self.clock.iso()
 
     def emit(self, event: dict[str, Any]) -> None:
         for listener in list(self.listeners):
@@ -57,7 +79,7 @@ class WorldServices:
     def register_login(self, token: str, portal_user_id: str, contact_id: str | None, email: str, name: str,
                        portal_id: str | None = None, *, persist: bool = True) -> None:
         claims = {"contact_id": contact_id, "email": email, "portal_id": portal_id, "org_id": self.org_id}
-        self.services.tokens.add(token, Principal("portal_user", portal_user_id, name, claims))
+        self.tokens.add(token, Principal("portal_user", portal_user_id, name, claims))
         if persist:
             self.store.record_put(LOGIN_KIND, token, {"token": token, "portal_user_id": portal_user_id,
                                                       "contact_id": contact_id, "email": email, "name": name,
@@ -79,7 +101,7 @@ class WorldServices:
         return Principal("portal_user", login["portal_user_id"], login.get("name", ""), claims)
 
     def reload_logins(self) -> None:
-        tokens = self.services.tokens
+        tokens = self.tokens
         for item in tokens.listing():
             if item["kind"] == "portal_user":
                 tokens.remove(item["token"])
@@ -95,14 +117,19 @@ def _relation_ids(value: Any) -> list[str]:
 
 
 def _world_cache(seed: int, size: str) -> Path:
-    """Where a seeded world is cached, keyed by seed, size and the generator's own source."""
-    digest = hashlib.sha1(f"{seed}|{size}|{SNAPSHOT_VERSION}".encode())
+    """Where a seeded world is cached, keyed by seed, size, the generator's own source and the
+    version of Faker it draws from (another Faker, another world)."""
+    try:
+        faker_version = version("faker")
+    except PackageNotFoundError:  # pragma: no cover - faker is a dependency
+        faker_version = "?"
+    digest = hashlib.sha1(f"{seed}|{size}|{SNAPSHOT_VERSION}|faker={faker_version}".encode())
     for source in sorted(Path(__file__).parent.glob("*.py")):
         digest.update(source.read_bytes())
     return cache_dir() / f"world-{digest.hexdigest()[:20]}.sqlite"
 
 
-def seed_store(store: SQLiteStore, seed: int, size_text: str) -> None:
+def seed_store(store: Any, seed: int, size_text: str) -> None:
     """Fill an empty store with the world for ``seed``/``size``: from the cache, or generated (then cached)."""
     from .sizes import parse_world_size
 
@@ -135,103 +162,111 @@ def seed_store(store: SQLiteStore, seed: int, size_text: str) -> None:
             pass
 
 
-def install_world(services: Any) -> None:
-    config = services.config
+# Attributes that identify entities: indexed so unique-id lookups stay fast on large worlds.
+INDEXED_ATTRIBUTES = ("customer_number", "contract_number", "meter_number", "order_number",
+                      "billing_account_number", "ma_lo_id", "obis_number", "external_id", "email_address")
+
+
+def install_world(builder: Builder) -> WorldServices:
+    config = builder.config
     try:
-        store = SQLiteStore(config.state)
+        store = builder.store()
     except sqlite3.Error as exc:
         raise StartupError(f"--state {config.state}: {exc}") from None
-    wanted = f"seed={config.seed};size={config.world_size}"
+    for attribute in INDEXED_ATTRIBUTES:
+        store.ensure_index(attribute)
+    world_size = str(builder.option("world_size"))
+    wanted = f"seed={config.seed};size={world_size}"
     seeded = store.meta_get("world")
     if seeded is None:
-        seed_store(store, config.seed, config.world_size)
+        seed_store(store, config.seed, world_size)
     elif seeded != wanted:
         log.warning("state file %s holds world '%s'; keeping it (asked for '%s')", config.state, seeded, wanted)
     org_id = store.meta_get("org_id") or "739224"
     store.checkpoint()
-    world = WorldServices(services, store, org_id, config.seed)
+    world = WorldServices(builder.services.tokens, store, org_id, config.seed, builder.clock,
+                          webhook_retries=int(builder.option("webhook_retries")),
+                          webhook_backoff=float(builder.option("webhook_backoff")))
     world.deterministic_ids = config.state is None
     world.reload_logins()
-    services.tokens.fallback = world.login_for
-    services.extra["store"] = store
-    services.extra["transaction"] = store.transaction
-    services.extra["world"] = world
+    builder.provide(WorldServices, world)
+    builder.token_fallback(world.login_for)
 
     def reset() -> None:
         store.reset()
-        world._ids = random.Random(f"epilot-mock-ids:{config.seed}")
+        world.restart_ids()
         world.reload_logins()
 
-    services.extra.setdefault("reset", []).append(reset)
-    services.extra["snapshot_export"] = store.export
+    builder.on_reset(reset)
 
     def load(data: dict[str, Any]) -> dict[str, int]:
         counts = store.load(data)
         world.reload_logins()
         return counts
 
-    services.extra["snapshot_import"] = load
-    services.extra.setdefault("health", {})["world"] = lambda: {
+    builder.snapshot(store.export, load)
+    builder.variable("org_id", lambda: org_id)
+    builder.health("world", lambda: {
         "org_id": org_id, "entities": store.count(), "by_schema": store.counts_by_schema(),
-        "state": config.state or "memory"}
+        "state": config.state or "memory"})
 
     def outbound(change: dict[str, Any]) -> None:
         # Nothing subscribes until an integration exists: skip loading the JSONata machinery till then.
-        if services.extra.get("erp_outbound") is None and not store.record_count("erp_integration"):
+        if world.outbound is None and not store.record_count("erp_integration"):
             return
-        outbound_dispatcher(services).on_change(change)
+        outbound_dispatcher(world).on_change(change)
 
     world.listeners.append(outbound)
-    routes = services.extra.setdefault("admin_routes", {})
-    routes[("GET", "/deliveries")] = _admin_deliveries
-    routes[("GET", "/outbox")] = _admin_outbox
-    routes[("GET", "/erp/environments")] = _admin_get_environment
-    routes[("PUT", "/erp/environments")] = _admin_put_environment
+    builder.admin_route("GET", "/deliveries", _admin_deliveries)
+    builder.admin_route("GET", "/outbox", _admin_outbox)
+    builder.admin_route("GET", "/erp/environments", _admin_get_environment)
+    builder.admin_route("PUT", "/erp/environments", _admin_put_environment)
 
     async def close() -> None:
-        dispatcher = services.extra.get("erp_outbound")
-        if dispatcher is not None:
-            await dispatcher.drain(timeout=2.0)
-        store.close()
+        if world.outbound is not None:
+            await world.outbound.drain(timeout=2.0)
 
-    services.extra.setdefault("shutdown", []).append(close)
+    builder.on_shutdown(close)
+    return world
 
 
-def outbound_dispatcher(services: Any) -> Any:
+def world_of(services: Services) -> WorldServices:
+    return services.get(WorldServices)
+
+
+def outbound_dispatcher(source: WorldServices | Services) -> OutboundDispatcher:
     """The app's outbound event dispatcher (created on first use)."""
-    dispatcher = services.extra.get("erp_outbound")
-    if dispatcher is None:
+    world = source if isinstance(source, WorldServices) else world_of(source)
+    if world.outbound is None:
         from ..erp.outbound import OutboundDispatcher
 
-        config = services.config
-        dispatcher = services.extra["erp_outbound"] = OutboundDispatcher(
-            services.extra["world"], retries=config.webhook_retries, backoff=config.webhook_backoff)
-    return dispatcher
+        world.outbound = OutboundDispatcher(world, retries=world.webhook_retries, backoff=world.webhook_backoff)
+    return world.outbound
 
 
-def _admin_deliveries(request: Any, services: Any) -> dict[str, Any]:
+def _admin_deliveries(request: Request, services: Services) -> dict[str, Any]:
     q = request.query_params
-    items = services.extra["store"].record_list("erp_delivery", newest_first=True)
+    items = world_of(services).store.record_list("erp_delivery", newest_first=True)
     for key in ("status", "ack_id", "integration_id", "event_name", "use_case_id"):
         if q.get(key):
             items = [d for d in items if d.get(key) == q[key]]
     return {"deliveries": items, "count": len(items)}
 
 
-def _admin_outbox(request: Any, services: Any) -> dict[str, Any]:
+def _admin_outbox(request: Request, services: Services) -> dict[str, Any]:
     to = request.query_params.get("to")
-    store = services.extra["store"]
+    store = world_of(services).store
     mails = store.record_list("outbox", parent=to.lower() if to else None, newest_first=True)
     return {"messages": mails, "count": len(mails)}
 
 
-def _admin_get_environment(request: Any, services: Any) -> dict[str, Any]:
+def _admin_get_environment(request: Request, services: Services) -> dict[str, Any]:
     integration_id = request.query_params.get("integration_id", "")
     return {"integration_id": integration_id,
-            "values": services.extra["store"].record_get("erp_environment", integration_id) or {}}
+            "values": world_of(services).store.record_get("erp_environment", integration_id) or {}}
 
 
-async def _admin_put_environment(request: Any, services: Any) -> dict[str, Any]:
+async def _admin_put_environment(request: Request, services: Services) -> dict[str, Any]:
     from mockserver.engine.admin import AdminInputError
     from mockserver.engine.pipeline import parse_json
 
@@ -240,7 +275,7 @@ async def _admin_put_environment(request: Any, services: Any) -> dict[str, Any]:
     if problem or not isinstance(data, dict) or not integration_id:
         raise AdminInputError(problem or "give ?integration_id=... and a JSON object of environment values")
     values = {str(k): str(v) for k, v in data.items()}
-    services.extra["store"].record_put("erp_environment", integration_id, values)
+    world_of(services).store.record_put("erp_environment", integration_id, values)
     return {"integration_id": integration_id, "values": values}
 
 
@@ -252,7 +287,7 @@ AVAILABILITY_RULES = {
 }
 
 
-def _load(store: SQLiteStore, world: Any) -> None:
+def _load(store: Any, world: Any) -> None:
     store.put_many(world.entities)
     for kind, items in world.records.items():
         store.record_put_many(kind, items)

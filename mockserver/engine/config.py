@@ -1,0 +1,31 @@
+"""The configuration of one app: what the engine needs, plus the plugins' own options by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+class StartupError(Exception):
+    """A problem that stops the mock from starting; ``str()`` is one line."""
+
+
+@dataclass
+class MockConfig:
+    specs: list[str] = field(default_factory=list)  # --spec values; empty = every bundled spec
+    seed: int = 0
+    auth: str = "strict"
+    dynamic: bool = False
+    body_limit: int = DEFAULT_BODY_LIMIT
+    cors: bool = True
+    journal_size: int = 1000
+    behaviours: bool = True  # False: stateless, no plugin is installed
+    state: str | None = None  # where the store keeps state (a SQLite file); None: in memory
+    validate_responses: bool = False  # check every response against the spec (a violation is a 500)
+    plugins: list[str] | None = None  # names of the plugins to install; None: every installed one
+    options: dict[str, Any] = field(default_factory=dict)  # plugin options, e.g. {"world_size": "small"}
+
+    def option(self, name: str, default: Any = None) -> Any:
+        return self.options.get(name, default)
