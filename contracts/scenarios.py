@@ -14,8 +14,9 @@ from urllib.parse import quote
 import orjson
 
 from mockserver.engine.bundled import bundled_apis, parse_spec_arg
-from mockserver.engine.loader import bundle, iter_operations
+from mockserver.engine.loader import bundle
 from mockserver.engine.oas_schema import SchemaCompiler, first_error
+from mockserver.engine.openapi import OperationView, SpecView
 from mockserver.engine.routing import Route, RouteCollision, RouteTable
 
 from .assertions import MISSING, check, find
@@ -84,13 +85,14 @@ class SpecIndex:
             spec, _ = bundle(src.source)
             compiler = SchemaCompiler(spec, "response")
             self.compilers[src.name] = compiler
-            schemes = (spec.get("components") or {}).get("securitySchemes") or {}
-            for path, method, op, _item in iter_operations(spec):
-                info = {"api": src.name, "path": path, "method": method.upper(), "op": op, "spec": spec,
-                        "security": op.get("security", spec.get("security")) or [], "schemes": schemes}
-                self.by_id.setdefault(op.get("operationId", ""), []).append(info)
+            view = SpecView(spec)
+            for operation in view.operations():
+                info = {"api": src.name, "path": operation.path, "method": operation.method.upper(),
+                        "op": operation.raw, "view": operation, "security": operation.security,
+                        "schemes": view.security_schemes}
+                self.by_id.setdefault(operation.raw.get("operationId", ""), []).append(info)
                 with contextlib.suppress(RouteCollision):  # the same route in two specs: the first documents it
-                    self.table.add(Route(path, method, info, src.name))
+                    self.table.add(Route(operation.path, operation.method, info, src.name))
 
     def operation(self, operation_id: str, api: str | None) -> dict[str, Any]:
         found = [i for i in self.by_id.get(operation_id, []) if api is None or i["api"] == api]
@@ -108,30 +110,20 @@ class SpecIndex:
         """Does the response conform to the spec (documented status, schema-valid JSON body)?"""
         if info is None:
             return None
-        responses = info["op"].get("responses") or {}
-        response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
-        if response is None:
-            return f"status {status} is not documented for {info['op'].get('operationId')} " \
-                   f"(documented: {', '.join(sorted(responses))})"
-        compiler = self.compilers[info["api"]]
-        response = _resolve(info["spec"], response)
-        media = (response.get("content") or {})
-        if not media or body is None or "json" not in content_type:
+        operation: OperationView = info["view"]
+        found = operation.response_for(status)
+        if found is None:
+            return f"status {status} is not documented for {operation.id} " \
+                   f"(documented: {', '.join(sorted(operation.responses()))})"
+        if body is None or "json" not in content_type:
             return None
-        schema = (media.get("application/json") or next(iter(media.values()))).get("schema")
+        media = operation.media(found[1], content_type) or operation.media(found[1])
+        schema = media[1].get("schema") if media is not None else None
         if schema is None:
             return None
+        compiler = self.compilers[info["api"]]
         problem = first_error(compiler.compile(schema), body)
         return f"response does not match the spec ({status}): {problem}" if problem else None
-
-
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str):
-        target: Any = spec
-        for part in node["$ref"].lstrip("#/").split("/"):
-            target = target.get(part.replace("~1", "/").replace("~0", "~"), {})
-        node = target
-    return node
 
 
 class _Target:

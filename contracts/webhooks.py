@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from .serving import serve_in_thread
+
 
 class WebhookReceiver:
     def __init__(self, on_delivery: Any = None) -> None:
@@ -72,8 +74,6 @@ class WebhookReceiver:
 
 @contextmanager
 def running_receiver() -> Iterator[tuple[WebhookReceiver, str]]:
-    from .pytest_plugin import serve_in_thread
-
     receiver = WebhookReceiver()
     with serve_in_thread(receiver) as base:
         yield receiver, base

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from contracts.pytest_plugin import free_port
+from contracts.serving import free_port
 from mockserver.cli import main
 
 from .conftest import ROOT, corpus

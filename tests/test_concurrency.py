@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contracts.pytest_plugin import free_port, serve_in_thread
+from contracts.serving import free_port, serve_in_thread
 from mockserver.engine.app import MockConfig, create_app
 
 ORG = {"Authorization": "Bearer demo-org-token"}

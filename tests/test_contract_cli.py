@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 from contracts.diff import diff_specs
-from contracts.pytest_plugin import serve_in_thread
+from contracts.serving import serve_in_thread
 from mockserver.cli import main
 
 from .broken_server import TOKEN, make_broken_app

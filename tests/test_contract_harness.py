@@ -2,8 +2,8 @@
 
 import pytest
 
-from contracts.pytest_plugin import serve_in_thread
 from contracts.runner import RunOptions, run_contracts
+from contracts.serving import serve_in_thread
 from contracts.targets import in_process, remote
 from mockserver.engine.app import MockConfig, create_app
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from contracts.pytest_plugin import serve_in_thread
 from contracts.runner import RunOptions, run_contracts
+from contracts.serving import serve_in_thread
 from contracts.targets import remote
 from mockserver.cli import main
 from mockserver.engine.app import MockConfig, create_app

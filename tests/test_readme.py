@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from contracts.pytest_plugin import free_port
+from contracts.serving import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

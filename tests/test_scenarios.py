@@ -10,8 +10,8 @@ from xml.etree import ElementTree
 import pytest
 from click.testing import CliRunner
 
-from contracts.pytest_plugin import serve_in_thread
 from contracts.scenarios import ScenarioError, bundled_scenarios, load_scenario, run_scenarios
+from contracts.serving import serve_in_thread
 from mockserver.cli import main
 from mockserver.engine.app import MockConfig, StartupError, create_app
 

@@ -8,6 +8,7 @@ import yaml
 
 from mockserver.engine.bundled import bundled_apis
 from mockserver.engine.loader import bundle, iter_operations
+from mockserver.engine.openapi import SpecView
 from mockserver.engine.speccheck import check_document, check_source, undeclared_properties
 
 from .conftest import ROOT
@@ -117,7 +118,7 @@ def test_checker_reports_invalid_examples_undeclared_properties_and_lint():
 def test_richness_walks_nested_arrays_and_refs():
     spec = {"components": {"schemas": {"Item": {"type": "object", "properties": {"a": {"type": "string"}}}}}}
     schema = {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}
-    assert list(undeclared_properties(spec, schema, [{"a": "x"}, {"a": "y", "b": 1}])) == ["/1/b"]
+    assert list(undeclared_properties(SpecView(spec), schema, [{"a": "x"}, {"a": "y", "b": 1}])) == ["/1/b"]
 
 
 def test_dangling_ref_and_bad_yaml_are_one_line_errors(tmp_path: Path):

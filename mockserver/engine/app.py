@@ -16,15 +16,13 @@ import traceback
 from functools import partial
 from typing import Any
 
-from connexion.middleware.main import API, ConnexionMiddleware
-from connexion.resolver import Resolution, Resolver
-from connexion.spec import OpenAPISpecification
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Authenticator, TokenRegistry
 from .behaviours import BehaviourSet, Handler
 from .bundled import SpecSource, parse_spec_arg
 from .config import MockConfig, StartupError
+from .connexion_adapter import ConnexionStack, TableRoutingMiddleware, base_path
 from .cors import CORSMiddleware
 from .errors import error_response
 from .journal import Journal, JournalMiddleware
@@ -34,34 +32,10 @@ from .pipeline import Pipeline
 from .plugin import Builder, MountedApi, Plugin, PluginError, discover_plugins
 from .responder import Responder
 from .response import MockResponse, send_response
-from .routing import RouteCollision, TableRoutingMiddleware
+from .routing import RouteCollision
 from .services import Services
 
 log = logging.getLogger("epilot_mock")
-
-
-class PreparedSpecification(OpenAPISpecification):
-    """Connexion's specification over an already bundled dict: no copy, no meta-validation at boot
-    (the specs are validated by `epilot-mock specs check` and the test suite instead)."""
-
-    def __init__(self, raw_spec: dict[str, Any], *, base_uri: str = "") -> None:
-        self._set_defaults(raw_spec)
-        self._raw_spec = raw_spec
-        self._spec = raw_spec
-        self._base_uri = base_uri
-
-
-class MockResolver(Resolver):
-    """Resolves an operationId to its behaviour; operations without one get ``None`` and are
-    answered by the generic responder."""
-
-    def __init__(self, handlers: dict[str, Any]) -> None:
-        super().__init__()
-        self.handlers = handlers
-
-    def resolve(self, operation: Any) -> Resolution:
-        operation_id = operation.operation_id
-        return Resolution(self.handlers.get(operation_id), operation_id)
 
 
 class Endpoint:
@@ -78,16 +52,8 @@ class Endpoint:
         await self.pipeline.handle(self.op, scope, receive, send)
 
 
-class MockApp(ConnexionMiddleware):
-    """Connexion's main middleware with our stack and specs given as bundled dicts."""
-
-    def add_prepared_api(self, spec: dict[str, Any], *, name: str, base_path: str, resolver: Resolver) -> None:
-        options = self.options.replace(resolver=resolver)
-        self.apis.append(API(PreparedSpecification(spec), base_path=base_path, name=name, **options.__dict__))
-
-    def build(self) -> None:
-        """Build the stack now, so start-up problems (route collisions) surface at once."""
-        self.app, self.middleware_stack = self._build_middleware_stack()
+class MockApp(ConnexionStack):
+    """The mock: Connexion's middleware stack with ours in it, plus the app's services."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -204,9 +170,14 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
                for src, spec in loaded if src.bundled or src.named}
     behaviour_sets = _install(found, services, mounted)
 
-    def make_endpoint(api_name: str, connexion_op: Any) -> Endpoint:
+    handlers: dict[str, dict[str, Handler]] = {}
+
+    def make_endpoint(api_name: str, method: str, path: str) -> Endpoint:
         ctx = services.apis[api_name]
-        return Endpoint(CompiledOperation(ctx, connexion_op, connexion_op.function), pipeline)
+        view = ctx.view.operation(method, path)
+        if view is None:  # pragma: no cover - Connexion walks the same document
+            raise StartupError(f"{api_name}: no operation {method.upper()} {path}")
+        return Endpoint(CompiledOperation(ctx, view, handlers.get(api_name, {}).get(view.id)), pipeline)
 
     routing_factory = partial(TableRoutingMiddleware, make_endpoint=make_endpoint)
     app = MockApp(not_routed, middlewares=[
@@ -218,10 +189,9 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     ])
     app.services = services
     for src, spec in loaded:
-        base = src.prefix + _server_base_path(spec)
+        base = src.prefix + base_path(spec)
         services.apis[src.name] = ApiContext(src.name, spec, seed=config.seed, prefix=base,
                                              producers=services.hooks.producers)
-        handlers: dict[str, Handler] = {}
         bset = behaviour_sets.get(src.name) if (src.bundled or src.named) else None
         if bset is not None:
             have = mounted[src.name].operation_ids
@@ -231,16 +201,16 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
                                    f"{', '.join(unknown)}")
             if unknown:
                 services.unmounted[src.name] = unknown
-            handlers = {k: v for k, v in bset.handlers.items() if k in have}
+            handlers[src.name] = {k: v for k, v in bset.handlers.items() if k in have}
             services.apis[src.name].reads_only = frozenset(bset.reads_only)
-        app.add_prepared_api(spec, name=src.name, base_path=base, resolver=MockResolver(handlers))
+        app.add_prepared_api(spec, name=src.name, base_path=base)
     try:
-        app.build()
+        stack = app.build()
     except RouteCollision as exc:
         raise StartupError(str(exc)) from None
-    routing = next(m for m in app.middleware_stack if isinstance(m, TableRoutingMiddleware))
+    routing = next(m for m in stack if isinstance(m, TableRoutingMiddleware))
     app.routing = routing
-    for m in app.middleware_stack:
+    for m in stack:
         if isinstance(m, CORSMiddleware):
             m.table = routing.table
     for hook in services.hooks.ready:
@@ -262,10 +232,6 @@ def _install(plugins: list[Plugin], services: Services, mounted: dict[str, Mount
                 raise StartupError(f"two behaviour sets for API '{bset.api}'")
             sets[bset.api] = bset
     return sets
-
-
-def _server_base_path(spec: dict[str, Any]) -> str:
-    return PreparedSpecification(spec).base_path
 
 
 def _admin_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:

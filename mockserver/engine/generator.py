@@ -21,6 +21,7 @@ except ImportError:  # pragma: no cover
 
 from .fakedata import Producer, State, by_format, by_name, make_faker
 from .oas_schema import SchemaCompiler
+from .openapi import SpecView
 
 MAX_DEPTH = 6  # beyond this, objects carry only required properties and arrays their minimum
 _AMOUNT_WORDS = ("amount", "price", "total", "balance", "cost", "fee", "value", "consumption")
@@ -33,6 +34,7 @@ class Generator:
     def __init__(self, spec: dict[str, Any], compiler: SchemaCompiler | None = None, *,
                  producers: Mapping[str, Producer] | None = None) -> None:
         self.components = ((spec.get("components") or {}).get("schemas")) or {}
+        self.view = SpecView(spec)
         self.compiler = compiler or SchemaCompiler(spec, "response")
         self.producers = producers or {}
         self._faker: Any = None
@@ -68,17 +70,9 @@ class Generator:
     # -- dispatch -----------------------------------------------------------------------------
 
     def resolve(self, schema: Any) -> Any:
-        for _ in range(32):
-            if not isinstance(schema, dict):
-                return schema
-            ref = schema.get("$ref")
-            if not isinstance(ref, str):
-                return schema
-            if ref.startswith("#/components/schemas/"):
-                schema = self.components.get(ref.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~"), {})
-            else:
-                return {}
-        return {}
+        """A schema with its ``$ref`` chain followed (``{}`` for a dangling or cyclic one)."""
+        resolved = self.view.resolve(schema)
+        return {} if resolved is None else resolved
 
     def value(self, schema: Any, s: State, hint: str | None = None) -> Any:
         if s.depth > MAX_DEPTH * 4:  # a schema with no finite value: give up on this branch

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlparse
@@ -22,13 +23,14 @@ import orjson
 import yaml
 from prance.util.url import ResolutionError, absurl, fetch_url_text, split_url_reference
 
+from .openapi import SpecView
+
 try:
     _YamlLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml is in the PyYAML wheels
     _YamlLoader = yaml.SafeLoader
 
 _CACHE_VERSION = 1
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 class SpecError(Exception):
@@ -318,12 +320,7 @@ def _cache_put(url: Any, spec: dict[str, Any], files: list[str]) -> None:
         pass
 
 
-def iter_operations(spec: dict[str, Any]):
+def iter_operations(spec: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """Yield (path, method, operation, path_item) for every operation of a bundled spec."""
-    for path, item in (spec.get("paths") or {}).items():
-        if not isinstance(item, dict):
-            continue
-        for method in HTTP_METHODS:
-            op = item.get(method)
-            if isinstance(op, dict):
-                yield path, method, op, item
+    for op in SpecView(spec).operations():
+        yield op.path, op.method, op.raw, op.path_item

@@ -1,7 +1,7 @@
 """One operation of a mounted API, compiled at start-up: its parameters, body, responses, security.
 
-Built from the operation Connexion resolved (``OpenAPIOperation``), with validators compiled by
-jsonschema-rs and a generator for its response bodies.
+Built from the document's own view of the operation (`openapi.OperationView`), with validators
+compiled by jsonschema-rs and a generator for its response bodies.
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ from typing import Any
 from .fakedata import Producer
 from .generator import Generator
 from .oas_schema import SchemaCompiler
+from .openapi import OperationView, SpecView, is_json_type
+
+__all__ = ["ApiContext", "CompiledOperation", "Media", "ResponseSpec", "is_json_type"]
 from .params import Parameter, ParameterSet, schema_kind
 
 _MISSING = object()
@@ -28,6 +31,7 @@ class ApiContext:
         self.spec = spec
         self.seed = seed
         self.prefix = prefix
+        self.view = SpecView(spec)
         self.requests = SchemaCompiler(spec, "request")
         self.responses = SchemaCompiler(spec, "response")
         self.generator = Generator(spec, self.responses, producers=producers)
@@ -37,15 +41,7 @@ class ApiContext:
 
     def resolve(self, node: Any) -> Any:
         """Follow internal ``$ref``s of a non-schema object (parameter, response, body)."""
-        for _ in range(32):
-            if not (isinstance(node, dict) and isinstance(node.get("$ref"), str)):
-                return node
-            target: Any = self.spec
-            for part in node["$ref"].lstrip("#/").split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                target = target.get(part) if isinstance(target, dict) else None
-            node = target
-        return node
+        return self.view.resolve(node)
 
     def resolve_schema(self, schema: Any) -> Any:
         return self.generator.resolve(schema)
@@ -82,11 +78,6 @@ class ResponseSpec:
         return next(iter(self.media.values()))
 
 
-def is_json_type(content_type: str) -> bool:
-    base = content_type.split(";")[0].strip().lower()
-    return base == "application/json" or base.endswith("+json") or base == "*/*"
-
-
 class CompiledOperation:
     params: ParameterSet
     body_required: bool
@@ -94,20 +85,20 @@ class CompiledOperation:
     responses: dict[str, ResponseSpec]
     success_status: str
 
-    def __init__(self, api: ApiContext, connexion_op: Any, handler: Any) -> None:
+    def __init__(self, api: ApiContext, view: OperationView, handler: Any) -> None:
         self.api = api
-        self.connexion_op = connexion_op
-        self.id: str = connexion_op.operation_id or f"{connexion_op.method} {connexion_op.path}"
-        self.method: str = connexion_op.method.lower()
-        self.path: str = api.prefix + connexion_op.path
+        self.view = view
+        self.id: str = view.id
+        self.method: str = view.method
+        self.path: str = api.prefix + view.path
         self.handler = handler
         # A behaviour that writes runs atomically (the store's write lock); reads and the generic
         # responder never write.
         self.writes = handler is not None and self.method not in ("get", "head") and self.id not in api.reads_only
-        raw = connexion_op._operation
+        raw = view.raw
         self.raw = raw
         self.tags: list[str] = raw.get("tags") or []
-        self.security: list[dict[str, list[str]]] = connexion_op.security or []
+        self.security: list[dict[str, list[str]]] = view.security
         self.seed = zlib.crc32(f"{api.seed}:{self.id}".encode())
         self.static_cache: dict[tuple[Any, ...], Any] = {}
         self.error_cache: dict[int, Any] = {}
@@ -118,30 +109,18 @@ class CompiledOperation:
         """Compile validators and response plans; done once, on first use or by the warm-up."""
         if self.compiled:
             return self
-        raw = self.raw
-        self.params = ParameterSet(self._parameters(self.connexion_op.parameters))
-        self.body_required, self.body_media = self._body(self.api.resolve(raw.get("requestBody")))
-        self.responses = {
-            str(code): self._response(str(code), self.api.resolve(resp))
-            for code, resp in (raw.get("responses") or {}).items()
-        }
+        self.params = ParameterSet(self._parameters(self.view.parameters()))
+        self.body_required, self.body_media = self._body(self.view.request_body())
+        self.responses = {code: self._response(code, resp) for code, resp in self.view.responses().items()}
         self.success_status = self._success_status()
         self.compiled = True
         return self
 
     # -- compile ------------------------------------------------------------------------------
 
-    def _parameters(self, raw_params: list[Any]) -> list[Parameter]:
-        seen: set[tuple[str, str]] = set()
+    def _parameters(self, resolved: list[dict[str, Any]]) -> list[Parameter]:
         out: list[Parameter] = []
-        for raw in raw_params:
-            p = self.api.resolve(raw)
-            if not isinstance(p, dict) or "name" not in p or "in" not in p:
-                continue
-            key = (p["name"].lower() if p["in"] == "header" else p["name"], p["in"])
-            if key in seen:
-                continue
-            seen.add(key)
+        for p in resolved:
             if p["in"] == "header" and p["name"].lower() in ("accept", "content-type", "authorization"):
                 continue  # described by the operation itself, not a parameter (OpenAPI 3)
             schema = p.get("schema")
@@ -181,18 +160,7 @@ class CompiledOperation:
                 m = m or {}
                 schema = m.get("schema")
                 entry = Media(ctype, schema)
-                candidates: list[tuple[str, Any]] = []
-                if "example" in m:
-                    candidates.append(("default", m["example"]))
-                for name, ex in (m.get("examples") or {}).items():
-                    ex = self.api.resolve(ex)
-                    if isinstance(ex, dict) and "value" in ex:
-                        candidates.append((name, ex["value"]))
-                if not candidates and schema is not None:
-                    top = self.api.resolve_schema(schema)
-                    if isinstance(top, dict) and "example" in top:
-                        candidates.append(("default", top["example"]))
-                for name, value in candidates:
+                for name, value in self.view.examples(m):
                     if schema is None or not entry.is_json or self.api.generator.validator(schema).is_valid(value):
                         entry.examples.setdefault(name, value)
                     else:

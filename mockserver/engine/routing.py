@@ -13,7 +13,7 @@ The path is matched before the method (as API gateways do): a method the most sp
 lacks is a 405 listing the methods it has.
 
 Matching (`RouteTable.match`) is separate from handling: it returns a `Match`, and the routing
-middleware hands that to the endpoint.
+middleware (in `connexion_adapter.py`, where Connexion fills the table) hands that to the endpoint.
 """
 
 from __future__ import annotations
@@ -21,10 +21,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-from connexion.middleware.abstract import ROUTING_CONTEXT
-from connexion.middleware.routing import RoutingAPI, RoutingMiddleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 _PARAM = re.compile(r"\{([^{}]+)\}")
 LITERAL, ACTION, PARAM = 0, 1, 2
@@ -178,66 +174,3 @@ def _action_regex(segment: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
 def _bind(template: str, values: list[str]) -> dict[str, str]:
     names = [m.group(1) for m in _PARAM.finditer(template)]
     return dict(zip(names, values, strict=False))
-
-
-# -- Connexion integration --------------------------------------------------------------------
-
-
-class TableRoutingAPI(RoutingAPI):
-    """Connexion's RoutingAPI, adding each resolved operation to the shared RouteTable."""
-
-    def __init__(self, specification: Any, *, table: RouteTable, api_name: str, make_endpoint: Any,
-                 **kwargs: Any) -> None:
-        self.table = table
-        self.api_name = api_name
-        self.make_endpoint = make_endpoint
-        super().__init__(specification, **kwargs)
-
-    def make_operation(self, operation: Any) -> Any:
-        return self.make_endpoint(self.api_name, operation)
-
-    def add_operation(self, path: str, method: str) -> None:
-        spec_operation = self.specification.operation_cls.from_spec(
-            self.specification, path=path, method=method, resolver=self.resolver,
-            uri_parser_class=self.uri_parser_class,
-        )
-        endpoint = self.make_operation(spec_operation)
-        self.table.add(Route(self.base_path + path, method, endpoint, self.api_name))
-
-
-class TableRoutingMiddleware(RoutingMiddleware):
-    """Connexion's routing middleware, matching against one RouteTable for all APIs.
-
-    Matched requests go to the route's endpoint, with the operation in the scope like Connexion
-    does (``scope["extensions"]["connexion_routing"]``); unmatched ones to ``app`` with
-    ``scope["mock.match"]`` set (None for an unknown path, or a Match carrying the allowed methods).
-    """
-
-    def __init__(self, app: ASGIApp, *, make_endpoint: Any = None) -> None:
-        super().__init__(app)
-        self.table = RouteTable()
-        self.make_endpoint = make_endpoint
-
-    def add_api(self, specification: Any, base_path: str | None = None, arguments: Any = None,
-                **kwargs: Any) -> None:
-        api_name = kwargs.pop("name", None) or specification.raw.get("info", {}).get("title", "api")
-        TableRoutingAPI(
-            specification, table=self.table, api_name=api_name, make_endpoint=self.make_endpoint,
-            base_path=base_path, arguments=arguments, next_app=self.app, **kwargs,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        match = self.table.match(scope["method"], scope["path"])
-        if match is None or match.route is None:
-            scope["mock.match"] = match
-            await self.app(scope, receive, send)
-            return
-        route = match.route
-        scope["path_params"] = match.path_params
-        scope.setdefault("extensions", {})[ROUTING_CONTEXT] = {
-            "api_base_path": "", "operation_id": getattr(route.endpoint, "operation_id", None),
-        }
-        await route.endpoint(scope, receive, send)

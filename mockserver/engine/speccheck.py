@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .loader import SpecError, bundle, iter_operations
+from .loader import SpecError, bundle
 from .oas_schema import SchemaCompiler, first_error
+from .openapi import SpecView, is_json_type
 
 
 @dataclass(frozen=True)
@@ -26,25 +27,10 @@ class Finding:
         return f"{self.level}: {self.where}: {self.message}"
 
 
-def _resolve(spec: dict[str, Any], node: Any) -> Any:
-    seen = 0
-    while isinstance(node, dict) and isinstance(node.get("$ref"), str) and seen < 50:
-        ref = node["$ref"]
-        if not ref.startswith("#/"):
-            return node
-        target: Any = spec
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
-            target = target.get(part) if isinstance(target, dict) else None
-        node = target
-        seen += 1
-    return node
-
-
-def _declared(spec: dict[str, Any], schema: Any, depth: int = 0) -> tuple[set[str], Any, bool]:
+def _declared(view: SpecView, schema: Any, depth: int = 0) -> tuple[set[str], Any, bool]:
     """Declared property names of an object schema, its additionalProperties, and whether it is open
     to anything (no properties declared at all, e.g. a free-form map)."""
-    schema = _resolve(spec, schema)
+    schema = view.resolve(schema)
     if not isinstance(schema, dict) or depth > 20:
         return set(), None, True
     names = set((schema.get("properties") or {}).keys())
@@ -53,7 +39,7 @@ def _declared(spec: dict[str, Any], schema: Any, depth: int = 0) -> tuple[set[st
     # An explicit `additionalProperties: true` declares the object open on purpose.
     free = (not names and not branches) or extra is True
     for branch in branches:
-        n, e, f = _declared(spec, branch, depth + 1)
+        n, e, f = _declared(view, branch, depth + 1)
         names |= n
         free = free or f
         if isinstance(e, dict) and not isinstance(extra, dict):
@@ -61,8 +47,8 @@ def _declared(spec: dict[str, Any], schema: Any, depth: int = 0) -> tuple[set[st
     return names, extra, free
 
 
-def _property_schema(spec: dict[str, Any], schema: Any, name: str, depth: int = 0) -> Any:
-    schema = _resolve(spec, schema)
+def _property_schema(view: SpecView, schema: Any, name: str, depth: int = 0) -> Any:
+    schema = view.resolve(schema)
     if not isinstance(schema, dict) or depth > 20:
         return None
     prop = (schema.get("properties") or {}).get(name)
@@ -70,56 +56,44 @@ def _property_schema(spec: dict[str, Any], schema: Any, name: str, depth: int = 
         return prop
     for key in ("allOf", "anyOf", "oneOf"):
         for branch in schema.get(key) or []:
-            found = _property_schema(spec, branch, name, depth + 1)
+            found = _property_schema(view, branch, name, depth + 1)
             if found is not None:
                 return found
     extra = schema.get("additionalProperties")
     return extra if isinstance(extra, dict) else None
 
 
-def _items_schema(spec: dict[str, Any], schema: Any, depth: int = 0) -> Any:
-    schema = _resolve(spec, schema)
+def _items_schema(view: SpecView, schema: Any, depth: int = 0) -> Any:
+    schema = view.resolve(schema)
     if not isinstance(schema, dict) or depth > 20:
         return None
     if "items" in schema:
         return schema["items"]
     for key in ("allOf", "anyOf", "oneOf"):
         for branch in schema.get(key) or []:
-            found = _items_schema(spec, branch, depth + 1)
+            found = _items_schema(view, branch, depth + 1)
             if found is not None:
                 return found
     return None
 
 
-def undeclared_properties(spec: dict[str, Any], schema: Any, value: Any, path: str = "") -> Iterator[str]:
+def undeclared_properties(view: SpecView, schema: Any, value: Any, path: str = "") -> Iterator[str]:
     """JSON paths in ``value`` whose property is not declared by ``schema`` (richness check)."""
     if isinstance(value, dict):
-        names, extra, free = _declared(spec, schema)
+        names, extra, free = _declared(view, schema)
         for key, child in value.items():
             where = f"{path}/{key}"
             if key in names:
-                yield from undeclared_properties(spec, _property_schema(spec, schema, key), child, where)
+                yield from undeclared_properties(view, _property_schema(view, schema, key), child, where)
             elif isinstance(extra, dict):
-                yield from undeclared_properties(spec, extra, child, where)
+                yield from undeclared_properties(view, extra, child, where)
             elif not free:
                 yield where
     elif isinstance(value, list):
-        items = _items_schema(spec, schema)
+        items = _items_schema(view, schema)
         if items is not None:
             for i, child in enumerate(value):
-                yield from undeclared_properties(spec, items, child, f"{path}/{i}")
-
-
-def _media_examples(media: dict[str, Any]) -> Iterator[tuple[str, Any]]:
-    if "example" in media:
-        yield "example", media["example"]
-    for name, ex in (media.get("examples") or {}).items():
-        if isinstance(ex, dict) and "value" in ex:
-            yield f"examples/{name}", ex["value"]
-
-
-def _is_json(content_type: str) -> bool:
-    return content_type == "application/json" or content_type.endswith("+json") or content_type == "*/*"
+                yield from undeclared_properties(view, items, child, f"{path}/{i}")
 
 
 def check_document(spec: dict[str, Any], *, name: str = "spec") -> list[Finding]:
@@ -138,6 +112,7 @@ def check_document(spec: dict[str, Any], *, name: str = "spec") -> list[Finding]
         where = "/".join(str(p) for p in getattr(exc, "path", []) or [])
         add("error", where, f"not a valid OpenAPI document: {message}")
 
+    view = SpecView(spec)
     requests = SchemaCompiler(spec, "request")
     responses = SchemaCompiler(spec, "response")
     schemes = ((spec.get("components") or {}).get("securitySchemes")) or {}
@@ -148,15 +123,17 @@ def check_document(spec: dict[str, Any], *, name: str = "spec") -> list[Finding]
         if schema is None:
             return
         validator = compiler.compile(schema)
-        for label, value in _media_examples(media):
+        for name, value in view.examples(media, schema_example=False):
+            label = "example" if name == "default" and "example" in media else f"examples/{name}"
             error = first_error(validator, value)
             if error:
                 add("error", f"{where} {label}", f"example does not validate: {error}")
-            for path in undeclared_properties(spec, schema, value):
+            for path in undeclared_properties(view, schema, value):
                 add("error", f"{where} {label}", f"example property {path} is not declared in the schema")
 
-    for path, method, op, item in iter_operations(spec):
-        label = f"{method.upper()} {path}"
+    for operation in view.operations():
+        path, op = operation.path, operation.raw
+        label = f"{operation.method.upper()} {path}"
         op_id = op.get("operationId")
         if not op_id:
             add("error", label, "operation has no operationId")
@@ -164,33 +141,28 @@ def check_document(spec: dict[str, Any], *, name: str = "spec") -> list[Finding]
             add("error", label, f"operationId '{op_id}' is also used by {seen_ids[op_id]}")
         else:
             seen_ids[op_id] = label
-        params = [_resolve(spec, p) for p in (item.get("parameters") or []) + (op.get("parameters") or [])]
+        params = operation.parameters()
         for p in params:
-            if not isinstance(p, dict):
-                continue
             where = f"{label} parameter '{p.get('name')}'"
-            schema = _resolve(spec, p.get("schema"))
+            schema = view.resolve(p.get("schema"))
             if isinstance(schema, dict) and "type" not in schema and "content" not in p:
                 add("warning", where, "parameter schema has no 'type'")
             if "example" in p and p.get("schema") is not None:
                 error = first_error(requests.compile(p["schema"]), p["example"])
                 if error:
                     add("error", where, f"example does not validate: {error}")
-        body = _resolve(spec, op.get("requestBody"))
-        if isinstance(body, dict):
+        body = operation.request_body()
+        if body is not None:
             for ctype, media in (body.get("content") or {}).items():
-                if _is_json(ctype) and isinstance(media, dict):
+                if is_json_type(ctype) and isinstance(media, dict):
                     check_examples(f"{label} request {ctype}", media, requests)
         codes = set()
-        for code, response in (op.get("responses") or {}).items():
-            codes.add(str(code))
-            response = _resolve(spec, response)
-            if not isinstance(response, dict):
-                continue
+        for code, response in operation.responses().items():
+            codes.add(code)
             for ctype, media in (response.get("content") or {}).items():
-                if _is_json(ctype) and isinstance(media, dict):
+                if is_json_type(ctype) and isinstance(media, dict):
                     check_examples(f"{label} response {code} {ctype}", media, responses)
-        security = op.get("security", spec.get("security")) or []
+        security = operation.security
         secured = any(req for req in security) and not any(req == {} for req in security)
         if secured and "401" not in codes and "default" not in codes:
             add("warning", label, "secured operation does not document 401")
