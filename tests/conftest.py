@@ -20,10 +20,16 @@ PORTAL = {"Authorization": "Bearer demo-portal-token"}
 os.environ.setdefault("EPILOT_MOCK_CACHE_DIR", str(ROOT / ".cache" / "specs"))
 
 
+def checked(**fields) -> MockConfig:  # type: ignore[no-untyped-def]
+    """A config for tests: every response is validated against its spec, so a behaviour that drifts
+    from the spec fails the test that calls it (a 500 naming the operation)."""
+    return MockConfig(validate_responses=True, **fields)
+
+
 @pytest.fixture(scope="session")
 def app():
     """Every bundled spec with behaviours and the seeded world (seed 0)."""
-    return create_app(MockConfig())
+    return create_app(checked())
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +41,7 @@ def client(app):
 @pytest.fixture(scope="session")
 def stateless_app():
     """Every bundled spec answered from the spec alone (no behaviours, no world)."""
-    return create_app(MockConfig(behaviours=False))
+    return create_app(checked(behaviours=False))
 
 
 @pytest.fixture(scope="session")
@@ -47,7 +53,7 @@ def stateless(stateless_app):
 @pytest.fixture
 def fresh_client():
     """A client on a new app with its own world, for tests that write."""
-    with TestClient(create_app(MockConfig())) as c:
+    with TestClient(create_app(checked())) as c:
         yield c
 
 

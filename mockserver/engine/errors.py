@@ -95,9 +95,11 @@ def _template(op: CompiledOperation, status: int, spec: ResponseSpec) -> tuple[A
     top = generator._merge(generator.resolve(media.schema)) if isinstance(media.schema, dict) else {}
     props = top.get("properties") or {}
     message_key = None
-    for name in _MESSAGE_FIELDS:
+    candidates = [*_MESSAGE_FIELDS, *(n for n in top.get("required") or [] if n not in _MESSAGE_FIELDS)]
+    for name in candidates:  # a known message-like field, else the first required free-text one
         prop = generator.resolve(props.get(name)) if name in props else None
-        if isinstance(prop, dict) and prop.get("type") in ("string", None) and "enum" not in prop:
+        if isinstance(prop, dict) and prop.get("type") in ("string", None) and not {"enum", "format", "pattern",
+                                                                                    "const"} & prop.keys():
             message_key = name
             break
     status_key = None
