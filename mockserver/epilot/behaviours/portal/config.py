@@ -257,7 +257,7 @@ def create_portal_page(call: Any) -> Any:
     c.store(call).record_put("portal_page", page_id, page, parent=portal["portal_id"])
     for block in (call.body.get("blocks") or {}).values():
         _put_block(call, page_id, block)
-    return call.json(_with_blocks(call, page), status=201)
+    return call.json(_with_blocks(call, page), status=200)
 
 
 @behaviours("updatePortalPage")
@@ -318,7 +318,7 @@ def get_portal_page_block(call: Any) -> Any:
 def create_portal_page_block(call: Any) -> Any:
     page = _page(call, call.params["id"])
     block = {k: v for k, v in call.body.items() if k != "id"}
-    return call.json(_put_block(call, page["id"], block, c.world(call).new_id()), status=201)
+    return call.json(_put_block(call, page["id"], block, c.world(call).new_id()), status=200)
 
 
 @behaviours("updatePortalPageBlock")
