@@ -6,6 +6,7 @@ templates in ``widgets.py``.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from mockserver.engine.errors import Reject
@@ -76,6 +77,10 @@ def _write_config(call: Any, portal_id: str, changes: dict[str, Any], existing: 
     doc["is_v3_item"] = True
     if isinstance(doc.get("pages"), dict):
         doc["pages"] = []
+    for provider in doc.get("identity_providers") or []:
+        if isinstance(provider, dict) and not provider.get("slug"):  # the login page addresses providers by slug
+            name = str(provider.get("display_name") or "sso")
+            provider["slug"] = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "sso"
     c.store(call).record_put("portal_config", portal_id, doc)
     return doc
 

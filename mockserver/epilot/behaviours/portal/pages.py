@@ -62,7 +62,7 @@ def create_portal_page(call: Any) -> Any:
     w = c.world(call)
     page_id = w.new_id()
     page = {k: v for k, v in call.body.items() if k != "blocks"}
-    page.update({"id": page_id, "last_modified_at": w.now()})
+    page.update({"id": page_id, "last_modified_at": w.now(), "is_deleted": False})
     c.store(call).record_put("portal_page", page_id, page, parent=portal["portal_id"])
     for block in (call.body.get("blocks") or {}).values():
         _put_block(call, page_id, block)
@@ -156,7 +156,10 @@ def _context(call: Any, refs: list[Any]) -> dict[str, dict[str, Any]]:
             context["contact"] = contact
     for ref in refs:
         if isinstance(ref, dict) and ref.get("entity_id"):
-            entity = c.load(call, str(ref["entity_id"]), kind="forbidden")
+            try:
+                entity = c.load(call, str(ref["entity_id"]), kind="forbidden")
+            except Reject:
+                continue  # an entity the caller cannot see fills no variables
             context[str(ref.get("entity_schema") or entity["_schema"])] = entity
     return context
 
