@@ -33,7 +33,8 @@ def test_page_and_block_creation_answer_200(fresh_client):
     page = fresh_client.post("/v2/portal/pages", params={"domain": domain}, headers=ORG,
                              json={"slug": "news", "order": 50})
     assert page.status_code == 200
-    block = fresh_client.post(f"/v2/portal/pages/{page.json()['id']}/blocks", headers=ORG, json={"type": "header", "order": 1})
+    block = fresh_client.post(f"/v2/portal/pages/{page.json()['id']}/blocks", headers=ORG,
+                              json={"type": "header", "order": 1})
     assert block.status_code == 200
 
 
@@ -84,13 +85,13 @@ def test_external_links_are_resolved_for_the_customer(client):
     assert "{{contact.customer_number}}" in next(link for link in raw if link["type"] == "link")["link"]
 
 
-def test_entity_access_event_is_recorded_and_emitted(fresh_client, app):
-    contract = fresh_client.get("/v2/portal/contract", headers=PORTAL).json()["data"][0]["_id"]
+def test_entity_access_event_is_recorded_and_emitted(client, app):
+    contract = client.get("/v2/portal/contract", headers=PORTAL).json()["data"][0]["_id"]
     seen = []
     world = app.services.extra["world"]
     world.listeners.append(seen.append)
     try:
-        r = fresh_client.post("/v2/portal/entity/contract/access", headers=PORTAL,
+        r = client.post("/v2/portal/entity/contract/access", headers=PORTAL,
                               params={"entity_id": contract, "origin": "END_CUSTOMER_PORTAL"})
     finally:
         world.listeners.remove(seen.append)
