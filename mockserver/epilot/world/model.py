@@ -10,7 +10,8 @@ Entity = dict[str, Any]
 RecordRow = tuple[str, str | None, dict[str, Any]]
 """One non-entity record: (record_id, parent_id, document)."""
 
-RECORD_KINDS = ("portal_config", "portal_page", "portal_block", "portal_widget", "email_templates", "meter_reading")
+RECORD_KINDS = ("portal_config", "portal_page", "portal_block", "portal_widget", "email_templates", "meter_reading",
+                "portal_extension")
 
 
 @dataclass(frozen=True)

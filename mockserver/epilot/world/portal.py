@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from . import portal_apps
 from .context import WorldContext
 from .organization import BRAND_DOMAIN, PORTAL_TEMPLATES, Organization
 from .timeline import at, between, iso
@@ -126,6 +127,7 @@ class _PortalBuilder:
         if customer:
             doc["triggered_journeys"] = [{"trigger_name": "FIRST_LOGIN",
                                           "journey_id": journeys["meter_reading"]["journey_id"]}]
+            portal_apps.enrich(doc, journeys)
         return doc
 
     def template_ids(self) -> dict[str, str]:
@@ -252,5 +254,7 @@ def build_portals(ctx: WorldContext, org: Organization) -> Portals:
         ctx.record("email_templates", portal_id, portal_id, builder.template_ids())
         builder.pages(portal_id, pages)
         builder.widgets(portal_id, origin == END_CUSTOMER_PORTAL)
+    ext = portal_apps.extension_definition()
+    ctx.record("portal_extension", ext["id"], None, ext)
     return portals
 

@@ -10,4 +10,17 @@ from .. import BehaviourSet
 
 behaviours = BehaviourSet("customer-portal")
 
-from . import config, customer, metering, users  # noqa: E402,F401  (they register on `behaviours`)
+from . import (  # noqa: E402,F401  (they register on `behaviours`)
+    accounts,
+    admin,
+    config,
+    customer,
+    exports,
+    links,
+    metering,
+    pages,
+    proxy,
+    sso,
+    users,
+    widgets,
+)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from mockserver.engine.errors import Reject
+from mockserver.engine.response import NO_BODY, MockResponse
 from mockserver.engine.store.base import Filter, Query
 
 from .. import common as c
 from . import behaviours
-from .config import portal_by, portal_by_id
+from .config import portal_by, portal_by_id, portal_of_call
 
 PENDING, EMAIL_SENT, REGISTERED = "Registration Pending", "Confirmation Email Sent", "Registered"
 
@@ -103,7 +104,7 @@ def create_user(call: Any) -> Any:
 
 @behaviours("createUserV3")
 def create_user_v3(call: Any) -> Any:
-    return _register(call, portal_by_id(call, call.params["portal_id"]))
+    return _register(call, portal_of_call(call))
 
 
 def _confirm(call: Any, user: dict[str, Any]) -> bool:
@@ -122,7 +123,20 @@ def confirm_user(call: Any) -> Any:
     if user is None:
         raise Reject("not_found", "the user of this confirmation link no longer exists")
     already = _confirm(call, user)
+    if call.params.get("use_redirect"):
+        return _to_login(call, user.get("portal_id"))
     return call.json({"confirmed": True, "user_already_confirmed": already})
+
+
+def _to_login(call: Any, portal_id: str | None) -> Any:
+    """301 to the login page of the user's portal (as the published confirmation links do)."""
+    try:
+        portal = portal_by_id(call, portal_id) if portal_id else portal_of_call(call)
+        domain = portal.get("domain") or portal.get("epilot_domain")
+    except Reject:
+        domain = None
+    location = f"https://{domain or 'portal.epilot.cloud'}/login?confirmed=true"
+    return MockResponse(301, NO_BODY, None, {"Location": location})
 
 
 @behaviours("confirmUserWithUserId")
@@ -133,7 +147,7 @@ def confirm_user_with_user_id(call: Any) -> Any:
     if user is None or user.get("_schema") != "portal_user":
         raise Reject("not_found", f"portal user {call.params['id']} not found")
     _confirm(call, user)
-    return call.empty(200)
+    return _to_login(call, user.get("portal_id"))
 
 
 @behaviours("resendConfirmationEmail")
@@ -148,7 +162,7 @@ def resend_confirmation_email(call: Any) -> Any:
 
 
 def _exists(call: Any, portal_id: str | None) -> Any:
-    if call.params["org_id"] != c.world(call).org_id:
+    if call.params.get("org_id", c.world(call).org_id) != c.world(call).org_id:
         return call.json({"exists": False})
     return call.json({"exists": bool(users_by_email(call, call.params["email"], portal_id))})
 
@@ -156,7 +170,7 @@ def _exists(call: Any, portal_id: str | None) -> Any:
 @behaviours("userExists")
 def user_exists(call: Any) -> Any:
     try:
-        portal_id = portal_by(call, origin=call.params["origin"])["portal_id"]
+        portal_id = portal_of_call(call)["portal_id"]
     except Reject:
         return call.json({"exists": False})
     return _exists(call, portal_id)
@@ -164,7 +178,11 @@ def user_exists(call: Any) -> Any:
 
 @behaviours("userExistsV3")
 def user_exists_v3(call: Any) -> Any:
-    return _exists(call, call.params["portal_id"])
+    try:
+        portal_id = portal_of_call(call)["portal_id"]
+    except Reject:
+        return call.json({"exists": False})
+    return _exists(call, portal_id)
 
 
 @behaviours("getUserEntryPoint")
@@ -214,16 +232,18 @@ def fetch_portal_users_by_related_entity(call: Any) -> Any:
 @behaviours("loginToPortalAsUser")
 def login_to_portal_as_user(call: Any) -> Any:
     body = call.body
-    portal = portal_by(call, origin=body["origin"])
+    portal = portal_of_call(call, body)
+    if not body.get("email"):
+        raise Reject("not_found", "no portal user given: email names the user to log in as")
     users = users_by_email(call, body["email"], portal["portal_id"])
     if not users:
-        raise Reject("not_found", f"no portal user {body['email']} in the {body['origin']} portal")
+        raise Reject("not_found", f"no portal user {body['email']} in the portal {portal['portal_id']}")
     return call.json({"login_as_token": c.world(call).mint_login(users[0])})
 
 
 @behaviours("validateToken")
 def validate_token(call: Any) -> Any:
-    return call.empty(200)  # the pipeline has already checked the token
+    return call.empty(204)  # the pipeline has already checked the token
 
 
 @behaviours("revokeToken")
@@ -232,7 +252,7 @@ def revoke_token(call: Any) -> Any:
     if call.services.tokens.lookup(token) is not None and token.startswith("portal-"):
         call.services.tokens.remove(token)
         c.store(call).record_delete("portal_login", token)
-    return call.empty(200)
+    return call.json({"message": "Token revoked successfully"})
 
 
 @behaviours("deletePortalUser")
