@@ -8,8 +8,17 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from mockserver.engine import (BehaviourSet, Builder, Call, MockConfig, MockResponse, Plugin, StartupError,
-                               create_app, discover_plugins)
+from mockserver.engine import (
+    BehaviourSet,
+    Builder,
+    Call,
+    MockConfig,
+    MockResponse,
+    Plugin,
+    StartupError,
+    create_app,
+    discover_plugins,
+)
 
 HERE = Path(__file__).parent / "plugin_example"
 ORG = {"Authorization": "Bearer demo-org-token"}
