@@ -12,6 +12,7 @@ a contract's meter), else the customer's first meter.
 from __future__ import annotations
 
 import calendar
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -73,7 +74,7 @@ def series(call: Any, meter: dict[str, Any], start: datetime, end: datetime,
         readings = [r for r in readings_of(call, meter["_id"], counter["_id"] if counter else None)
                     if r.get("timestamp")]
         pairs = []
-        for prev, cur in zip(readings, readings[1:], strict=False):
+        for prev, cur in itertools.pairwise(readings):
             t0, t1 = parse_time(prev["timestamp"]), parse_time(cur["timestamp"])
             if t1 > t0:
                 pairs.append((t0, t1, (float(cur["value"]) - float(prev["value"])) / (t1 - t0).total_seconds()))
