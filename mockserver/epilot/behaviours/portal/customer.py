@@ -111,7 +111,10 @@ def post_order_acceptance(call: Any) -> Any:
     order = c.load(call, call.params["id"], "order")
     if order.get("status") not in (None, "quote", "draft", "open_for_acceptance"):
         raise Reject("bad_request", f"order {order['_id']} is '{order.get('status')}', not an offer to accept")
-    accepted = call.body["decision"] == "accept"
+    decision = (call.body or {}).get("decision")
+    if decision not in ("accept", "decline"):
+        raise Reject("conflict", "give a decision: accept or decline")
+    accepted = decision == "accept"
     changes = {"status": "placed" if accepted else "cancelled"}
     return call.json({"data": c.save(call, c.apply_patch(call, order, changes))})
 
@@ -217,7 +220,9 @@ def add_contract_by_identifiers(call: Any) -> Any:
 
 @behaviours("getPortalUserEntity")
 def get_portal_user_entity(call: Any) -> Any:
-    body = call.body
+    body = call.body or {}
+    if not body.get("slug"):
+        raise Reject("not_found", "no entity: give slug (and entity_id)")
     if body.get("entity_id"):
         entity = c.load(call, body["entity_id"], body["slug"])
     else:  # no id: the customer's (first) entity of that schema, as the portal's detail pages ask
@@ -234,7 +239,9 @@ def get_portal_user_entity(call: Any) -> Any:
 
 @behaviours("searchPortalUserEntities", reads_only=True)
 def search_portal_user_entities(call: Any) -> Any:
-    body = call.body
+    body = call.body or {}
+    if not body.get("slug"):
+        raise Reject("bad_request", "slug is required")
     slugs = body["slug"] if isinstance(body["slug"], list) else [body["slug"]]
     offset = int(body.get("from") or 0)
     size = int(body["size"]) if body.get("size") is not None else 25

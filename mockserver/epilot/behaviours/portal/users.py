@@ -189,7 +189,7 @@ def check_contact_exists(call: Any) -> Any:
 
 @behaviours("checkContactExistsV3")
 def check_contact_exists_v3(call: Any) -> Any:
-    portal_by_id(call, call.params["portal_id"])
+    portal_of_call(call)  # portal_id or domain: an unknown portal is a 404
     return _contact_exists(call)
 
 
