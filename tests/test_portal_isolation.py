@@ -113,3 +113,133 @@ def test_registration_identifiers_that_identify_nobody_link_nobody(world_client)
     r = world_client.post("/v2/portal/public/user", params={"origin": "END_CUSTOMER_PORTAL"}, json=body)
     assert r.status_code == 400, r.text
     assert "registration identifiers" in r.json()["message"]
+
+
+# -- the walk: every portal operation with the other customer's ids ----------------------------------
+
+ID_KEYS = ("id", "entity_id", "entityId", "contactId", "contact_id", "meter_id", "entity_ids", "file_entity_ids",
+           "entities", "targets", "purposes")
+SCHEMA_KEYS = ("slug", "entity_type", "entity_schema", "schema", "_schema")
+PATH_SCHEMAS = (("/contract/", "contract"), ("/order/", "order"), ("/opportunities/", "opportunity"),
+                ("/billing/accounts/", "billing_account"), ("/user/file/", "file"), ("entities-by-payment", "billing_account"),
+                ("allowed-range", "meter"), ("/entity/", "contract"))
+
+
+def _owned(client: TestClient, headers: dict) -> dict[str, str]:
+    """Ids of one customer's own entities (not shared catalogue entities), by id -> schema."""
+    owned: dict[str, str] = {}
+    contact = client.get("/v2/portal/contact", headers=headers).json()["entity"]
+    owned[contact["_id"]] = "contact"
+    for path, key in (("/v2/portal/contract?size=100", "data"), ("/v2/portal/order?size=100", "data"),
+                      ("/v2/portal/opportunity?size=100", "data"), ("/v2/portal/billing/events?size=100", "results"),
+                      ("/v2/portal/user/files?from=0&size=100", "results")):
+        for item in client.get(path, headers=headers).json().get(key, []):
+            owned[item["_id"]] = item["_schema"] if "_schema" in item else "entity"
+    for contract_id in [i for i, s in owned.items() if s == "contract"]:
+        detail = client.get(f"/v2/portal/contract/{contract_id}", headers=headers).json()
+        for meter in detail.get("meters", []):
+            owned[meter["_id"]] = "meter"
+        for rel in detail.get("relations", []):
+            if rel["_schema"] in ("billing_account", "billing_event", "ticket", "message"):
+                owned[rel["_id"]] = rel["_schema"]
+    return owned
+
+
+def _pick(owned: dict[str, str], schema: str) -> str:
+    return next((i for i, s in owned.items() if s == schema), next(i for i, s in owned.items() if s == "contract"))
+
+
+def _substitute(value, owned, schema):
+    """The generated value with every id-like field set to one of ``owned``'s ids (of ``schema``)."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if key in SCHEMA_KEYS and isinstance(item, str):
+                out[key] = schema
+            elif key in ID_KEYS or (key.endswith("_id") and isinstance(item, str)):
+                wanted = "meter" if key == "meter_id" else "contact" if key in ("contactId", "contact_id") else schema
+                target = _pick(owned, wanted)
+                out[key] = [target] if isinstance(item, list) else target
+            else:
+                out[key] = _substitute(item, owned, schema)
+        return out
+    if isinstance(value, list):
+        return [_substitute(v, owned, schema) for v in value]
+    return value
+
+
+def _walk_request(op, owned, seed):
+    gen = op.api.generator
+    op.compile()
+    schema = next((s for marker, s in PATH_SCHEMAS if marker in op.path), "contract")
+    target = _pick(owned, schema)
+    path, query = op.path, {}
+    for p in op.params.params:
+        value, _ = gen.generate(p.schema, seed)
+        if p.name in ("id", "entity_id", "meter_id", "contactId", "entity_ids", "entities"):
+            value = _pick(owned, "meter") if p.name == "meter_id" else target
+            value = [value] if p.kind == "array" else value
+        elif p.name in ("slug", "schema") and not (p.schema or {}).get("enum"):
+            value = schema
+        elif p.name == "workflow_id":
+            value = f"wf-{target}"
+        elif p.name == "context_entities":
+            value = ['{"entity_schema": "%s", "entity_id": "%s"}' % (schema, target)]
+        elif p.location == "query" and not p.required:
+            continue
+        text = value if isinstance(value, list) else ("true" if value is True else "false" if value is False
+                                                      else str(value))
+        if p.location == "path":
+            path = path.replace("{" + p.name + "}", str(text[0] if isinstance(text, list) else text) or "x")
+        elif p.location == "query":
+            query[p.name] = text
+    body = None
+    for ctype, (media_schema, _validator) in op.body_media.items():
+        if "json" in ctype and media_schema is not None:
+            body = _substitute(gen.generate(media_schema, seed)[0], owned, schema)
+            break
+    return path, query, body
+
+
+def _walk(client: TestClient, app, headers: dict, owned: dict[str, str]) -> list[tuple[str, int, bool]]:
+    """Call every portal operation with ``owned``'s ids; (operationId, status, owned id in a 2xx body)."""
+    ops = sorted(app.services.apis["customer-portal"].operations,
+                 key=lambda o: (o.method.upper() == "DELETE" and o.path.endswith("/user"), o.path, o.method))
+    seen = []
+    for seed, op in enumerate(ops):
+        path, query, body = _walk_request(op, owned, seed)
+        r = client.request(op.method.upper(), path, params=query, json=body, headers=headers)
+        assert r.status_code < 500, f"{op.id}: {r.status_code} {r.text[:300]}"
+        leaked = 200 <= r.status_code < 300 and any(i in r.text for i in owned)
+        seen.append((op.id, r.status_code, leaked))
+    return seen
+
+
+def _state(app, ids) -> dict:
+    st = app.services.extra["world"].store
+    return {i: (st.get(i), sorted(st.links([i]))) for i in ids}
+
+
+def test_every_portal_operation_refuses_another_customers_ids():
+    app = create_app(MockConfig())
+    with TestClient(app) as client:
+        victim = _owned(client, VICTIM)
+        mine = _owned(client, PORTAL)
+        victim = {i: s for i, s in victim.items() if i not in mine}
+        before = _state(app, victim)
+        results = _walk(client, app, PORTAL, victim)
+        assert len(results) == len(app.services.apis["customer-portal"].operations)
+        leaks = [(op_id, status) for op_id, status, leaked in results if leaked]
+        assert leaks == []
+        assert _state(app, victim) == before, "another customer's entities or relations changed"
+
+
+def test_the_walk_sees_data_when_the_ids_are_the_callers_own():
+    """The walk's leak detection works: with the owner's token, the same requests return their data."""
+    app = create_app(MockConfig())
+    with TestClient(app) as client:
+        owned = _owned(client, VICTIM)
+        results = _walk(client, app, VICTIM, owned)
+        shown = {op_id for op_id, _status, leaked in results if leaked}
+    assert {"getContract", "getEntityActivityFeed", "getEntityWorkflows", "searchPaymentRelationsInEntities",
+            "getBillingAccount"} <= shown, sorted(shown)

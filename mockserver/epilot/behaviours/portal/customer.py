@@ -42,7 +42,9 @@ def _update(call: Any, schema: str) -> Any:
 
 
 def _patch(call: Any, entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Apply a customer's change and record it in the entity's history (edit rules count these)."""
+    """Apply a customer's change and record it in the entity's history (edit rules count these).
+    System attributes (``_deleted_at``, ``_org``...) are the platform's: a customer sets only ``_tags``."""
+    changes = {k: v for k, v in changes.items() if not k.startswith("_") or k == "_tags"}
     saved = c.save(call, c.apply_patch(call, entity, changes))
     changed = sorted(k for k, v in changes.items() if k not in c.PROTECTED_ATTRIBUTES and entity.get(k) != v)
     if changed:
