@@ -98,7 +98,8 @@ def test_activity_feed_accepts_an_epilot_token_too(mock):
 def test_create_meter_reading_answers_200(fresh_client):
     contract = fresh_client.get("/v2/portal/contract", headers=PORTAL).json()["data"]
     meter = fresh_client.get(f"/v2/portal/contract/{contract[0]['_id']}", headers=PORTAL).json()["meters"][0]
-    low = fresh_client.get(f"/v2/portal/metering/reading/allowed-range/{meter['_id']}", headers=PORTAL).json()["data"][0]
+    low = fresh_client.get(f"/v2/portal/metering/reading/allowed-range/{meter['_id']}",
+                           headers=PORTAL).json()["data"][0]
     body = {"meter_id": meter["_id"], "counter_id": low["meter_counter_id"], "value": low["min_value"] + 1,
             "source": "ECP"}
     r = fresh_client.post("/v2/portal/metering/reading", json=body, headers=PORTAL)
@@ -126,7 +127,8 @@ def test_files_are_stored_listed_previewed_counted_and_deleted_with_202(fresh_cl
     fresh_client.post(f"/v2/portal/user/file/{file_id}/downloaded", headers=PORTAL)
     assert fresh_client.get(f"/v2/portal/user/file/{file_id}", headers=PORTAL).json()["file"]["is_new"] is False
     r = fresh_client.request("DELETE", "/v2/portal/entity/file", headers=PORTAL,
-                             json={"entity_id": contract["_id"], "entity_type": "contract", "file_entity_ids": [file_id]})
+                             json={"entity_id": contract["_id"], "entity_type": "contract",
+                                   "file_entity_ids": [file_id]})
     assert r.status_code == 202 and r.json() == {"deletedFiles": [file_id]}
     assert fresh_client.get(f"/v2/portal/user/file/{file_id}", headers=PORTAL).status_code == 404
 

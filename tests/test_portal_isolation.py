@@ -6,6 +6,8 @@ another customer's ids in every id-like parameter.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from starlette.testclient import TestClient
 
@@ -121,8 +123,8 @@ ID_KEYS = ("id", "entity_id", "entityId", "contactId", "contact_id", "meter_id",
            "entities", "targets", "purposes")
 SCHEMA_KEYS = ("slug", "entity_type", "entity_schema", "schema", "_schema")
 PATH_SCHEMAS = (("/contract/", "contract"), ("/order/", "order"), ("/opportunities/", "opportunity"),
-                ("/billing/accounts/", "billing_account"), ("/user/file/", "file"), ("entities-by-payment", "billing_account"),
-                ("allowed-range", "meter"), ("/entity/", "contract"))
+                ("/billing/accounts/", "billing_account"), ("/user/file/", "file"),
+                ("entities-by-payment", "billing_account"), ("allowed-range", "meter"), ("/entity/", "contract"))
 
 
 def _owned(client: TestClient, headers: dict) -> dict[str, str]:
@@ -134,7 +136,7 @@ def _owned(client: TestClient, headers: dict) -> dict[str, str]:
                       ("/v2/portal/opportunity?size=100", "data"), ("/v2/portal/billing/events?size=100", "results"),
                       ("/v2/portal/user/files?from=0&size=100", "results")):
         for item in client.get(path, headers=headers).json().get(key, []):
-            owned[item["_id"]] = item["_schema"] if "_schema" in item else "entity"
+            owned[item["_id"]] = item.get("_schema", "entity")
     for contract_id in [i for i, s in owned.items() if s == "contract"]:
         detail = client.get(f"/v2/portal/contract/{contract_id}", headers=headers).json()
         for meter in detail.get("meters", []):
@@ -184,7 +186,7 @@ def _walk_request(op, owned, seed):
         elif p.name == "workflow_id":
             value = f"wf-{target}"
         elif p.name == "context_entities":
-            value = ['{"entity_schema": "%s", "entity_id": "%s"}' % (schema, target)]
+            value = [json.dumps({"entity_schema": schema, "entity_id": target})]
         elif p.location == "query" and not p.required:
             continue
         text = value if isinstance(value, list) else ("true" if value is True else "false" if value is False
