@@ -165,14 +165,14 @@ def _from_query(query: list[tuple[str, str]], p: Parameter) -> tuple[bool, Any]:
 
 def _json_items(raws: list[str]) -> list[Any]:
     """Objects in a form-style query array have no OpenAPI spelling: each value is a JSON object
-    (``x={"a":1}&x={"a":2}``); a value that is a JSON array contributes its items. Anything else
-    stays a string, for validation to reject."""
+    (``x={"a":1}&x={"a":2}``); a value that is a JSON array contributes its items. Values that are
+    not JSON are dropped: clients spell such objects in ways that lose them (``[object Object]``,
+    or only the property names), and a mock must not reject what the contract allows."""
     items: list[Any] = []
     for raw in raws:
         try:
             value = json.loads(raw)
         except (ValueError, RecursionError):
-            items.append(raw)
             continue
         items.extend(value if isinstance(value, list) else [value])
     return items
