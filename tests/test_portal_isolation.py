@@ -12,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.engine.app import MockConfig, create_app
+from mockserver.epilot.world.extension import WorldServices
 
 from .conftest import PORTAL
 
@@ -218,7 +219,7 @@ def _walk(client: TestClient, app, headers: dict, owned: dict[str, str]) -> list
 
 
 def _state(app, ids) -> dict:
-    st = app.services.extra["world"].store
+    st = app.services.find(WorldServices).store
     return {i: (st.get(i), sorted(st.links([i]))) for i in ids}
 
 
