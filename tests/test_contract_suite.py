@@ -62,7 +62,7 @@ def test_every_bundled_spec_passes_against_the_mock_as_a_real_server():
         result = run_contracts(RunOptions(specs=list(bundled_apis()), max_examples=2, seed=1,
                                           phases=("examples", "coverage", "stateful")), target)
     assert result.ok, describe(result)
-    assert len(result.operations) == 179  # every bundled operation
+    assert len(result.operations) == 189  # every bundled operation
     assert any(m != "GET" for m, *_ in (op.label.split() for op in result.operations.values()))
 
 

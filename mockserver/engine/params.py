@@ -7,6 +7,7 @@ against the parameter's compiled schema.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -154,10 +155,27 @@ def _from_query(query: list[tuple[str, str]], p: Parameter) -> tuple[bool, Any]:
     if not raws:
         return False, None
     if p.kind == "array":
+        if p.item_kind == "object" and p.style == "form":
+            return True, _json_items(raws)
         if p.explode and p.style == "form":
             return True, [coerce_scalar(v, p.item_kind) for v in raws]
         return True, _single(raws[-1], p)
     return True, coerce_scalar(raws[-1], p.kind)
+
+
+def _json_items(raws: list[str]) -> list[Any]:
+    """Objects in a form-style query array have no OpenAPI spelling: each value is a JSON object
+    (``x={"a":1}&x={"a":2}``); a value that is a JSON array contributes its items. Values that are
+    not JSON are dropped: clients spell such objects in ways that lose them (``[object Object]``,
+    or only the property names), and a mock must not reject what the contract allows."""
+    items: list[Any] = []
+    for raw in raws:
+        try:
+            value = json.loads(raw)
+        except (ValueError, RecursionError):
+            continue
+        items.extend(value if isinstance(value, list) else [value])
+    return items
 
 
 def parse_cookies(header: str | None) -> dict[str, str]:

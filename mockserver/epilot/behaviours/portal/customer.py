@@ -9,7 +9,10 @@ from mockserver.engine.store.base import Query
 
 from .. import common as c
 from ..entity_query import QueryError, parse_query, parse_sort
-from . import behaviours
+from . import behaviours, billing, energy, files, identifiers, workflows  # noqa: F401  (these register customer-data behaviours)
+from .activity import record_activity
+from .config import portal_of_call
+from .meta import context_for, render_all
 
 
 def _contact(call: Any) -> dict[str, Any]:
@@ -35,7 +38,18 @@ def _listing(call: Any, schema: str) -> Any:
 
 def _update(call: Any, schema: str) -> Any:
     entity = c.load(call, call.params["id"], schema)
-    return call.json({"data": c.save(call, c.apply_patch(call, entity, call.body or {}))})
+    return call.json({"data": _patch(call, entity, call.body or {})})
+
+
+def _patch(call: Any, entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply a customer's change and record it in the entity's history (edit rules count these).
+    System attributes (``_deleted_at``, ``_org``...) are the platform's: a customer sets only ``_tags``."""
+    changes = {k: v for k, v in changes.items() if not k.startswith("_") or k == "_tags"}
+    saved = c.save(call, c.apply_patch(call, entity, changes))
+    changed = sorted(k for k, v in changes.items() if k not in c.PROTECTED_ATTRIBUTES and entity.get(k) != v)
+    if changed:
+        record_activity(call, saved, "EntityUpdated", attributes=changed)
+    return saved
 
 
 # -- contact and portal user ---------------------------------------------------------------------
@@ -49,8 +63,7 @@ def get_contact(call: Any) -> Any:
 
 @behaviours("updateContact")
 def update_contact(call: Any) -> Any:
-    contact = _contact(call)
-    return call.json({"data": c.save(call, c.apply_patch(call, contact, call.body or {}))})
+    return call.json({"data": _patch(call, _contact(call), call.body or {})})
 
 
 @behaviours("getECPContact")
@@ -100,7 +113,10 @@ def post_order_acceptance(call: Any) -> Any:
     order = c.load(call, call.params["id"], "order")
     if order.get("status") not in (None, "quote", "draft", "open_for_acceptance"):
         raise Reject("bad_request", f"order {order['_id']} is '{order.get('status')}', not an offer to accept")
-    accepted = call.body["decision"] == "accept"
+    decision = (call.body or {}).get("decision")
+    if decision not in ("accept", "decline"):
+        raise Reject("conflict", "give a decision: accept or decline")
+    accepted = decision == "accept"
     changes = {"status": "placed" if accepted else "cancelled"}
     return call.json({"data": c.save(call, c.apply_patch(call, order, changes))})
 
@@ -121,6 +137,12 @@ def get_opportunity(call: Any) -> Any:
 @behaviours("updateOpportunity")
 def update_opportunity(call: Any) -> Any:
     return _update(call, "opportunity")
+
+
+@behaviours("getSearchableAttributesForOpportunities")
+def get_searchable_attributes_for_opportunities(call: Any) -> Any:
+    """As published: the customer's opportunities, whose attributes the search form offers."""
+    return _listing(call, "opportunity")
 
 
 @behaviours("getSearchResultsForOpportunities")
@@ -158,6 +180,21 @@ def get_contract(call: Any) -> Any:
                       "relations": _relations(call, contract, ("file", "order", "meter"))})
 
 
+@behaviours("getContractWithTemplates", reads_only=True)
+def get_contract_with_templates(call: Any) -> Any:
+    """The contract detail, with the request's templates rendered for the contract and each meter."""
+    contract = c.load(call, call.params["id"], "contract")
+    templates = (call.body or {}).get("templates") or {}
+    entity = dict(contract)
+    entity["templates_output"] = render_all(templates, context_for(call, contract))
+    meters = []
+    for meter in c.related(call, contract, "meter"):
+        meters.append({**meter, "templates_output": render_all(templates, context_for(call, meter))})
+    return call.json({"entity": entity, "orders": c.related(call, contract, "order"), "meters": meters,
+                      "files": _files(call, contract),
+                      "relations": _relations(call, contract, ("file", "order", "meter"))})
+
+
 @behaviours("updateContract")
 def update_contract(call: Any) -> Any:
     return _update(call, "contract")
@@ -165,81 +202,29 @@ def update_contract(call: Any) -> Any:
 
 @behaviours("addContractByIdentifiers")
 def add_contract_by_identifiers(call: Any) -> Any:
-    body = call.body or {}
-    try:
-        if body.get("contract"):
-            matches = c.store(call).find_by("contract", body["contract"])
-        else:  # identified by another entity, e.g. {"meter": {"meter_number": ...}}: its contracts
-            matches = []
-            for schema, identifiers in body.items():
-                if isinstance(identifiers, dict) and identifiers:
-                    matches = [k for e in c.store(call).find_by(schema, identifiers)
-                               for k in _all_related(call, e, "contract")]
-                    break
-    except ValueError:
-        matches = []  # identifiers no entity can have (odd attribute names) identify nothing
-    if not matches:
-        raise Reject("not_found", "no contract matches these identifiers")
+    """Self-assignment: the portal's configured contract identifiers, all of them, exact, one contract."""
+    portal = portal_of_call(call)
+    found = identifiers.match(call, call.body or {}, portal.get("contract_identifiers") or [], "contract")
+    if found.missing or not found.found:
+        raise Reject("forbidden", found.problem or "no contract matches these identifiers")
+    if len(found.found) > 1:
+        return call.json({"message": found.problem, "reason": "MULTIPLE"}, status=409)
+    contract = found.found[0]
+    if contract.get("status") == "draft":
+        return call.json({"message": f"contract {contract['_id']} is a draft", "reason": "DRAFT"}, status=409)
     contact = _contact(call)
-    for contract in matches:
-        c.add_relation(contact, "contracts", contract)
+    c.add_relation(contact, "contracts", contract)
     c.save(call, c.apply_patch(call, contact, {}))
-    return call.json({"data": matches, "hits": len(matches)})
-
-
-def _all_related(call: Any, entity: dict[str, Any], schema: str) -> list[dict[str, Any]]:
-    """Related entities of a schema, whoever they belong to (the caller is claiming them)."""
-    st = c.store(call)
-    ids = [r.target for r in st.relations(entity["_id"])]
-    ids += [r.source for r in st.relations(entity["_id"], reverse=True)]
-    return [e for e in st.get_many(ids).values() if e["_schema"] == schema]
-
-
-# -- billing -------------------------------------------------------------------------------------
-
-@behaviours("getBillingEvents")
-def get_billing_events(call: Any) -> Any:
-    p = call.params
-    offset, size = c.page_params(call)
-    events = c.visible_of_schema(call, "billing_event")
-    if p.get("entity_id"):
-        wanted = set(p["entity_id"]) if isinstance(p["entity_id"], list) else {p["entity_id"]}
-        events = [e for e in events if wanted & set(c.relation_ids(e.get("contract"))
-                                                     + c.relation_ids(e.get("billing_account")))]
-    if p.get("event_type"):
-        events = [e for e in events if e.get("type") == p["event_type"]]
-    if p.get("paid") is not None:
-        events = [e for e in events if bool(e.get("paid_date")) == p["paid"]]
-    if p.get("date_after"):
-        events = [e for e in events if (e.get("due_date") or "") >= p["date_after"][:10]]
-    if p.get("date_before"):
-        events = [e for e in events if (e.get("due_date") or "") <= p["date_before"][:10]]
-    descending = str(p.get("sort") or "desc").lower() not in ("asc", "due_date:asc", "due_date asc")
-    events.sort(key=lambda e: e.get("due_date") or "", reverse=descending)
-    return call.json({"results": events[offset:offset + size], "hits": len(events)})
-
-
-@behaviours("getCustomerBalance")
-def get_customer_balance(call: Any) -> Any:
-    accounts = c.visible_of_schema(call, "billing_account")
-    if not accounts:
-        raise Reject("not_found", "this customer has no billing account")
-    cents = sum(int(a.get("balance") or 0) for a in accounts)
-    return call.json({"balance": cents, "balance_decimal": cents / 100,
-                      "balance_currency": accounts[0].get("balance_currency", "EUR")})
-
-
-@behaviours("getBillingAccount")
-def get_billing_account(call: Any) -> Any:
-    account = c.load(call, call.params["id"], "billing_account")
-    return call.json({"entity": account, "relations": _relations(call, account)})
+    return call.json({"data": [contract], "hits": 1})
 
 
 # -- generic entity access --------------------------------------------------------------------------
 
 @behaviours("getPortalUserEntity")
 def get_portal_user_entity(call: Any) -> Any:
-    body = call.body
+    body = call.body or {}
+    if not body.get("slug"):
+        raise Reject("not_found", "no entity: give slug (and entity_id)")
     if body.get("entity_id"):
         entity = c.load(call, body["entity_id"], body["slug"])
     else:  # no id: the customer's (first) entity of that schema, as the portal's detail pages ask
@@ -256,7 +241,9 @@ def get_portal_user_entity(call: Any) -> Any:
 
 @behaviours("searchPortalUserEntities", reads_only=True)
 def search_portal_user_entities(call: Any) -> Any:
-    body = call.body
+    body = call.body or {}
+    if not body.get("slug"):
+        raise Reject("bad_request", "slug is required")
     slugs = body["slug"] if isinstance(body["slug"], list) else [body["slug"]]
     offset = int(body.get("from") or 0)
     size = int(body["size"]) if body.get("size") is not None else 25
@@ -277,47 +264,18 @@ def search_portal_user_entities(call: Any) -> Any:
                                      "has_more": offset + len(page.items) < page.total}})
 
 
-# -- files ----------------------------------------------------------------------------------------
-
-@behaviours("saveEntityFile")
-def save_entity_file(call: Any) -> Any:
-    body = call.body
-    target = c.load(call, body["entity_id"], body["entity_type"])
-    created = []
-    for item in body["files"]:
-        s3ref = item["s3ref"]
-        attributes = {"filename": item["filename"], "access_control": item.get("access_control", "private"),
-                      "s3ref": {"bucket": str(s3ref.get("bucket")), "key": str(s3ref.get("key"))},
-                      "type": "document", "_tags": ["portal-upload"]}
-        file_entity = c.create_entity(call, "file", attributes)
-        c.add_relation(target, "files", file_entity)
-        created.append(file_entity)
-    c.save(call, c.apply_patch(call, target, {}))
-    return call.json({"createdFiles": created}, status=201)
+@behaviours("createPortalUserEntity")
+def create_portal_user_entity(call: Any) -> Any:
+    """A new entity of ``slug`` (published: assets), related to the customer's contact."""
+    contact = _contact(call)
+    attributes = {k: v for k, v in (call.body or {}).items() if not k.startswith("_") or k == "_tags"}
+    c.add_relation(attributes, "customer", contact)
+    entity = c.create_entity(call, call.params["slug"], attributes)
+    record_activity(call, entity, "EntityCreated")
+    return call.json({"result": c.with_schema(entity)}, status=201)
 
 
-@behaviours("deleteEntityFile")
-def delete_entity_file(call: Any) -> Any:
-    body = call.body
-    target = c.load(call, body["entity_id"], body["entity_type"])
-    st = c.store(call)
-    for file_id in body["file_entity_ids"]:
-        file_entity = c.load(call, file_id, "file")
-        c.remove_relation(target, file_entity["_id"])
-        st.delete(file_entity["_id"])
-        c.world(call).emit({"type": "entity.deleted", "schema": "file", "entity": file_entity,
-                            "source": call.op.api.name, "operation": call.op.id})
-    c.save(call, c.apply_patch(call, target, {}))
-    return call.empty()
-
-
-@behaviours("getFileById")
-def get_file_by_id(call: Any) -> Any:
-    return call.json({"file": c.load(call, call.params["id"], "file")})
-
-
-@behaviours("trackFileDownloaded")
-def track_file_downloaded(call: Any) -> Any:
-    file_entity = c.load(call, call.params["id"], "file")
-    count = int(file_entity.get("download_count") or 0) + 1
-    return call.json({"file": c.save(call, c.apply_patch(call, file_entity, {"download_count": count}))})
+@behaviours("patchPortalUserEntity")
+def patch_portal_user_entity(call: Any) -> Any:
+    entity = c.load(call, call.params["id"], call.params["slug"])
+    return call.json({"result": c.with_schema(_patch(call, entity, call.body or {}))})

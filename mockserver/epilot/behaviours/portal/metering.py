@@ -8,7 +8,6 @@ rejected as implausible unless ``override_plausibility=true``.
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,7 +124,7 @@ def create_meter_reading(call: Any) -> Any:
         c.save(call, c.apply_patch(call, counter, {"last_reading": reading["value"], "last_reading_date": iso(at)}))
     w.emit({"type": "meter_reading.created", "schema": "meter_reading", "reading": reading, "meter": meter,
             "source": call.op.api.name, "operation": call.op.id})
-    return call.json({"data": reading}, status=201)
+    return call.json({"data": reading})
 
 
 @behaviours("getAllowedMeterReadingRange")
@@ -143,29 +142,6 @@ def get_allowed_range(call: Any) -> Any:
             item["max_value"] = _number(high)
         ranges.append(item)
     return call.json({"data": ranges})
-
-
-@behaviours("getConsumption")
-def get_consumption(call: Any) -> Any:
-    p = call.params
-    meter = c.load(call, p["meter_id"], "meter")
-    start, end = parse_time(p["from"]), parse_time(p["to"])
-    if start >= end:
-        raise Reject("bad_request", "'from' must be before 'to'")
-    points = []
-    for counter in counters_of(call, meter) or [None]:
-        readings = readings_of(call, meter["_id"], counter["_id"] if counter else None)
-        tariff = (counter or {}).get("tariff_type")
-        for prev, cur in itertools.pairwise(readings):
-            at = parse_time(cur["timestamp"])
-            if start <= at <= end:
-                point: dict[str, Any] = {"timestamp": iso(at),
-                                         "value": round(float(cur["value"]) - float(prev["value"]), 3)}
-                if tariff in ("ht", "nt"):
-                    point["type"] = tariff
-                points.append(point)
-    points.sort(key=lambda x: x["timestamp"])
-    return call.json({"consumptions": points})
 
 
 @behaviours("uploadMeterReadingPhoto")

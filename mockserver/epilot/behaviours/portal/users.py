@@ -14,7 +14,7 @@ from mockserver.engine.response import NO_BODY, MockResponse
 from mockserver.engine.store.base import Filter, Query
 
 from .. import common as c
-from . import behaviours
+from . import behaviours, identifiers
 from .config import portal_by, portal_by_id, portal_of_call
 
 PENDING, EMAIL_SENT, REGISTERED = "Registration Pending", "Confirmation Email Sent", "Registered"
@@ -42,21 +42,10 @@ def contacts_by_email(call: Any, email: str) -> list[dict[str, Any]]:
             if any(str(x.get("email", "")).lower() == wanted for x in e.get("email") or [] if isinstance(x, dict))]
 
 
-def _identifiers_match(call: Any, identifiers: dict[str, Any]) -> list[dict[str, Any]]:
-    """Contacts matching registration identifiers: {"contact": {"customer_number": ...}} or flat attributes."""
-    flat: dict[str, Any] = {}
-    for key, value in identifiers.items():
-        if isinstance(value, dict):
-            if key == "contact":
-                flat.update(value)
-        else:
-            flat[key] = value
-    if not flat:
-        return []
-    try:
-        return c.store(call).find_by("contact", flat)
-    except ValueError as exc:
-        raise Reject("bad_request", str(exc)) from None
+def _identifiers_match(call: Any, portal: dict[str, Any], given: dict[str, Any]) -> list[dict[str, Any]]:
+    """The one contact the portal's registration identifiers (all of them, exact) point at, or none."""
+    found = identifiers.match(call, given, portal.get("registration_identifiers") or [], "contact")
+    return found.found if len(found.found) == 1 else []
 
 
 def _register(call: Any, portal: dict[str, Any]) -> Any:
@@ -69,9 +58,15 @@ def _register(call: Any, portal: dict[str, Any]) -> Any:
     contact = c.store(call).get(body["contactId"]) if body.get("contactId") else None
     if contact is not None and contact.get("_schema") != "contact":
         contact = None  # an id that is not a contact's: match or create the contact as without one
-    if contact is None:
-        matches = _identifiers_match(call, body.get("registration_identifiers") or body.get("contactIdentifiers") or {})
-        contact = matches[0] if matches else None
+    if contact is not None and contact not in contacts_by_email(call, email):
+        raise Reject("bad_request", "contactId names a contact that does not have this email")
+    given = body.get("registration_identifiers") or body.get("contactIdentifiers") or {}
+    if contact is None and given:
+        matches = _identifiers_match(call, portal, given)
+        if not matches:
+            raise Reject("bad_request", "the registration identifiers do not identify exactly one contact "
+                                        "(all of the portal's registration identifiers, exact values)")
+        contact = matches[0]
     if contact is None:
         found = contacts_by_email(call, email)
         contact = found[0] if found else None
@@ -199,7 +194,7 @@ def _contact_exists(call: Any) -> Any:
     body = call.body
     if body["org_id"] != c.world(call).org_id:
         return call.json({"exists": False})
-    matches = _identifiers_match(call, body["registration_identifiers"])
+    matches = _identifiers_match(call, portal_of_call(call), body["registration_identifiers"])
     if not matches:
         return call.json({"exists": False})
     return call.json({"exists": True, "contactId": matches[0]["_id"]})
@@ -212,7 +207,7 @@ def check_contact_exists(call: Any) -> Any:
 
 @behaviours("checkContactExistsV3")
 def check_contact_exists_v3(call: Any) -> Any:
-    portal_by_id(call, call.params["portal_id"])
+    portal_of_call(call)  # portal_id or domain: an unknown portal is a 404
     return _contact_exists(call)
 
 

@@ -1,0 +1,236 @@
+"""Activity feeds, custom activities, entity access events, notifications and campaign block status.
+
+An entity's feed is its history: activity records (kind ``activity``, parent = the entity id) that
+behaviours write, plus what the entity itself tells (created, last updated) and, for meters, the
+readings. ``feed_of`` is the one place that reads it. Notifications are feed items of the
+customer's entities: their status (``read``/``important``) is kept per portal user in records of
+kind ``notification_status`` and shown as ``payload.notification_status``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from mockserver.engine.errors import Reject
+
+from .. import common as c
+from . import behaviours
+from .metering import READING_KIND, iso, parse_time
+
+ACTIVITY_KIND = "activity"
+NOTIFICATION_KIND = "notification_status"
+CAMPAIGN_KIND = "campaign_block_status"
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+DEFAULT_TITLES = {"PortalUserResetPassword": ("Password reset", "{{caller}} reset the portal password."),
+                  "EntityAccessed": ("Viewed in the portal", "{{caller}} opened this entity in the portal."),
+                  "EntityUpdated": ("Updated", "The entity was updated."),
+                  "EntityCreated": ("Created", "The entity was created."),
+                  "MeterReadingCreated": ("Meter reading", "A meter reading was recorded.")}
+
+
+def ulid(timestamp: str, seed: str) -> str:
+    """A ULID for an activity: the time in its first 48 bits, the rest from ``seed`` (deterministic)."""
+    try:
+        ms = int(parse_time(timestamp).timestamp() * 1000)
+    except Reject:
+        ms = 0
+    value = (max(ms, 0) % (1 << 48)) << 80 | int.from_bytes(hashlib.sha256(seed.encode()).digest()[:10], "big")
+    return "".join(CROCKFORD[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+
+
+def _item(entity: dict[str, Any], kind: str, timestamp: str, seed: str, **payload: Any) -> dict[str, Any]:
+    title, message = DEFAULT_TITLES.get(kind, (kind, kind))
+    return {"_id": ulid(timestamp, seed), "type": kind, "title": title, "message": message, "timestamp": timestamp,
+            "payload": {"entity": {"id": entity["_id"], "schema": entity["_schema"]}, **payload}}
+
+
+def feed_of(call: Any, entity: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every activity of ``entity``, newest first: stored activities and the entity's own history."""
+    st = c.store(call)
+    items = [dict(r) for r in st.record_list(ACTIVITY_KIND, parent=entity["_id"])]
+    created = entity.get("_created_at")
+    if created:
+        items.append(_item(entity, "EntityCreated", created, f"{entity['_id']}:created"))
+    updated = entity.get("_updated_at")
+    if updated and updated != created:
+        items.append(_item(entity, "EntityUpdated", updated, f"{entity['_id']}:updated:{updated}"))
+    if entity.get("_schema") == "meter":
+        for reading in st.record_list(READING_KIND, parent=entity["_id"]):
+            if reading.get("timestamp"):
+                items.append(_item(entity, "MeterReadingCreated", reading["timestamp"],
+                                   f"{entity['_id']}:reading:{reading.get('external_id')}",
+                                   reading={k: reading.get(k) for k in ("value", "counter_id", "source")}))
+    items.sort(key=lambda a: (a.get("timestamp") or "", a["_id"]), reverse=True)
+    return items
+
+
+def record_activity(call: Any, entity: dict[str, Any], kind: str, **payload: Any) -> dict[str, Any]:
+    """Store an activity on ``entity`` and return it."""
+    now = c.world(call).now()
+    item = _item(entity, kind, now, f"{entity['_id']}:{kind}:{c.world(call).new_id()}", **payload)
+    if call.principal.kind == "portal_user":
+        item["payload"]["caller"] = {"PortalAuth": {"token": {"portal_user_id": call.principal.subject}}}
+    c.store(call).record_put(ACTIVITY_KIND, item["_id"], item, parent=entity["_id"])
+    return item
+
+
+def _with_status(call: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    st = c.store(call)
+    user = call.principal.subject
+    out = []
+    for item in items:
+        status = st.record_get(NOTIFICATION_KIND, f"{user}:{item['_id']}")
+        if status:
+            item = {**item, "payload": {**item.get("payload", {}), "notification_status": status["status"]}}
+        out.append(item)
+    return out
+
+
+@behaviours("getEntityActivityFeed")
+def get_entity_activity_feed(call: Any) -> Any:
+    p = call.params
+    entity = c.load(call, p["id"], p["slug"])
+    items = feed_of(call, entity)
+    if p.get("include_relations"):
+        for other in c.related(call, entity):
+            if other["_schema"] not in c.SHARED_SCHEMAS:
+                items += feed_of(call, other)
+        items.sort(key=lambda a: (a.get("timestamp") or "", a["_id"]), reverse=True)
+    if p.get("type"):
+        items = [a for a in items if a.get("type") == p["type"]]
+    if p.get("after"):
+        after = parse_time(p["after"])
+        items = [a for a in items if parse_time(a["timestamp"]) > after]
+    if p.get("before"):
+        before = parse_time(p["before"])
+        items = [a for a in items if parse_time(a["timestamp"]) < before]
+    offset, size = c.page_params(call)
+    return call.json({"total": len(items), "results": _with_status(call, items[offset:offset + size])})
+
+
+@behaviours("createCustomEntityActivity")
+def create_custom_entity_activity(call: Any) -> Any:
+    body = call.body or {}
+    ids = call.params.get("entities") or []
+    targets = [c.load(call, i) for i in dict.fromkeys(ids)]
+    if not targets:
+        contact_id = c.contact_id(call)
+        if not contact_id:
+            raise Reject("forbidden", "this portal user has no contact to record the activity on")
+        targets = [c.load(call, contact_id, "contact")]
+    items = [record_activity(call, t, body["type"], **(body.get("payload") or {})) for t in targets]
+    first = items[0]
+    for key in ("title", "message"):
+        if body.get(key):
+            first[key] = body[key]
+            c.store(call).record_put(ACTIVITY_KIND, first["_id"], first, parent=targets[0]["_id"])
+    return call.json(first, status=201)
+
+
+def _access_event(call: Any) -> Any:
+    p = call.params
+    schema = p["schema"]
+    if p.get("entity_id"):
+        entity = c.load(call, p["entity_id"], schema)
+    else:
+        contact_id = c.contact_id(call)
+        entity = c.load(call, contact_id, "contact") if contact_id else None
+    if entity is None:
+        return call.json({"eventId": c.world(call).new_id()})
+    item = record_activity(call, entity, "EntityAccessed", accessed_schema=schema,
+                           origin=p.get("origin") or p.get("portal_id") or p.get("domain"))
+    return call.json({"eventId": item["_id"]})
+
+
+@behaviours("triggerEntityAccessEvent")
+def trigger_entity_access_event(call: Any) -> Any:
+    return _access_event(call)
+
+
+@behaviours("triggerEntityAccessEventV3")
+def trigger_entity_access_event_v3(call: Any) -> Any:
+    return _access_event(call)
+
+
+def _activity_by_id(call: Any, activity_id: str) -> dict[str, Any] | None:
+    return c.store(call).record_get(ACTIVITY_KIND, activity_id)
+
+
+@behaviours("getAutomationContext")
+def get_automation_context(call: Any) -> Any:
+    """The entities an automation activity is about: the activity's entity and its relations, by schema."""
+    activity = _activity_by_id(call, call.params["activity_id"])
+    if activity is None:
+        return call.json({})
+    entity_ref = (activity.get("payload") or {}).get("entity") or {}
+    entity = c.store(call).get(entity_ref.get("id", ""))
+    if entity is None:
+        return call.json({})
+    context = {entity["_schema"]: entity}
+    for other in c.related(call, entity):
+        context.setdefault(other["_schema"], other)
+    return call.json(context)
+
+
+@behaviours("canTriggerPortalFlow", reads_only=True)
+def can_trigger_portal_flow(call: Any) -> Any:
+    portal = c.store(call).record_get("portal_config", call.params["portal_id"])
+    body = call.body or {}
+    activity_ok = not body.get("activity_id") or _activity_by_id(call, body["activity_id"]) is not None
+    return call.json({"can_trigger": bool(portal and portal.get("enabled", True) and activity_ok)})
+
+
+def _visible_activity(call: Any, activity_id: str) -> dict[str, Any] | None:
+    """A notification of this customer: a feed item of one of the entities they may see."""
+    stored = _activity_by_id(call, activity_id)
+    if stored is not None:
+        entity_id = (stored.get("payload") or {}).get("entity", {}).get("id")
+        visible = c.visible_ids(call)
+        return stored if visible is None or entity_id in visible else None
+    return None
+
+
+@behaviours("updateNotificationsStatus")
+def update_notifications_status(call: Any) -> Any:
+    notes = call.body["notifications"]
+    user = call.principal.subject
+    own_feed: dict[str, dict[str, Any]] | None = None
+    for note in notes:
+        found = _visible_activity(call, note["id"])
+        if found is None:
+            if own_feed is None:  # derived items (created, updated, readings) of the customer's entities
+                own_feed = {}
+                for schema in ("contact", "contract", "meter", "order", "billing_account"):
+                    for entity in c.visible_of_schema(call, schema):
+                        own_feed.update({a["_id"]: a for a in feed_of(call, entity)})
+            found = own_feed.get(note["id"])
+        if found is None:
+            raise Reject("not_found", f"notification {note['id']} not found")
+    for note in notes:
+        c.store(call).record_put(NOTIFICATION_KIND, f"{user}:{note['id']}",
+                                 {"id": note["id"], "status": note["status"], "updated_at": c.world(call).now()},
+                                 parent=user)
+    return call.json({"message": f"{len(notes)} notification(s) updated"})
+
+
+@behaviours("updateCampaignPortalBlockStatus")
+def update_campaign_portal_block_status(call: Any) -> Any:
+    campaign_id = call.params["campaign_id"]
+    body = call.body
+    visible = c.visible_ids(call)
+    st = c.store(call)
+    updated = failed = 0
+    for ref in body["entity_refs"]:
+        entity = st.get(ref["entity_id"])
+        ok = (entity is not None and entity.get("_schema") == ref["entity_schema"]
+              and (visible is None or entity["_id"] in visible))
+        if not ok:
+            failed += 1
+            continue
+        st.record_put(CAMPAIGN_KIND, f"{campaign_id}:{entity['_id']}",
+                      {"campaign_id": campaign_id, "entity_id": entity["_id"], "status": body["status"],
+                       "updated_at": iso(parse_time(c.world(call).now()))}, parent=campaign_id)
+        updated += 1
+    total = len(body["entity_refs"])
+    return call.json({"success": failed == 0, "updated": updated, "failed": failed, "total": total})
