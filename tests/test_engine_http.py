@@ -1,4 +1,3 @@
-from tests.test_specs import inventory
 
 """The engine over HTTP (in-process): auth, validation, error shapes, Prefer, CORS, limits, admin."""
 
@@ -9,6 +8,7 @@ from starlette.testclient import TestClient
 from mockserver.engine.app import MockConfig, create_app
 
 from .conftest import ORG, corpus
+from .test_specs import inventory
 
 PORTAL_ERROR = {"message"}
 PRICING_ERROR = {"status", "error"}
