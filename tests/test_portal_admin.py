@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mockserver.epilot.world.extension import WorldServices
+
 ORG = {"Authorization": "Bearer demo-org-token"}
 PORTAL = {"Authorization": "Bearer demo-portal-token"}
 
@@ -88,7 +90,7 @@ def test_external_links_are_resolved_for_the_customer(client):
 def test_entity_access_event_is_recorded_and_emitted(client, app):
     contract = client.get("/v2/portal/contract", headers=PORTAL).json()["data"][0]["_id"]
     seen = []
-    world = app.services.extra["world"]
+    world = app.services.get(WorldServices)
     world.listeners.append(seen.append)
     try:
         r = client.post("/v2/portal/entity/contract/access", headers=PORTAL,

@@ -204,16 +204,38 @@ def _walk_request(op, owned, seed):
     return path, query, body
 
 
+FINGERPRINTS = ("customer_number", "contract_number", "meter_number", "billing_account_number", "order_number",
+                "email", "last_name", "iban")
+
+
+def _fingerprints(app, owned: dict[str, str]) -> set[str]:
+    """Values only the owner's entities hold (numbers, names, e-mail addresses, IBANs)."""
+    st = app.services.find(WorldServices).store
+    found: set[str] = set()
+    for entity_id in owned:
+        entity = st.get(entity_id) or {}
+        for key in FINGERPRINTS:
+            value = entity.get(key)
+            if isinstance(value, str) and len(value) >= 6:
+                found.add(value)
+    return found
+
+
 def _walk(client: TestClient, app, headers: dict, owned: dict[str, str]) -> list[tuple[str, int, bool]]:
-    """Call every portal operation with ``owned``'s ids; (operationId, status, owned id in a 2xx body)."""
+    """Call every portal operation with ``owned``'s ids; (operationId, status, leaked): a 2xx body that
+    shows the owner's data, or an owned id that the request body did not carry (an echo of the body the
+    caller sent is no leak)."""
     ops = sorted(app.services.apis["customer-portal"].operations,
                  key=lambda o: (o.method.upper() == "DELETE" and o.path.endswith("/user"), o.path, o.method))
+    prints = _fingerprints(app, owned)
     seen = []
     for seed, op in enumerate(ops):
         path, query, body = _walk_request(op, owned, seed)
         r = client.request(op.method.upper(), path, params=query, json=body, headers=headers)
         assert r.status_code < 500, f"{op.id}: {r.status_code} {r.text[:300]}"
-        leaked = 200 <= r.status_code < 300 and any(i in r.text for i in owned)
+        sent = json.dumps(body)  # an id echoed from the body the caller sent is not a leak
+        leaked = 200 <= r.status_code < 300 and (any(v in r.text for v in prints)
+                                                 or any(i in r.text and i not in sent for i in owned))
         seen.append((op.id, r.status_code, leaked))
     return seen
 

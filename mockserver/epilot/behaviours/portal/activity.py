@@ -128,39 +128,14 @@ def create_custom_entity_activity(call: Any) -> Any:
     return call.json(first, status=201)
 
 
-def _access_event(call: Any) -> Any:
-    p = call.params
-    schema = p["schema"]
-    if p.get("entity_id"):
-        entity = c.load(call, p["entity_id"], schema)
-    else:
-        contact_id = c.contact_id(call)
-        entity = c.load(call, contact_id, "contact") if contact_id else None
-    if entity is None:
-        return call.json({"eventId": c.world(call).new_id()})
-    item = record_activity(call, entity, "EntityAccessed", accessed_schema=schema,
-                           origin=p.get("origin") or p.get("portal_id") or p.get("domain"))
-    return call.json({"eventId": item["_id"]})
-
-
-@behaviours("triggerEntityAccessEvent")
-def trigger_entity_access_event(call: Any) -> Any:
-    return _access_event(call)
-
-
-@behaviours("triggerEntityAccessEventV3")
-def trigger_entity_access_event_v3(call: Any) -> Any:
-    return _access_event(call)
-
-
-def _activity_by_id(call: Any, activity_id: str) -> dict[str, Any] | None:
+def activity_by_id(call: Any, activity_id: str) -> dict[str, Any] | None:
     return c.store(call).record_get(ACTIVITY_KIND, activity_id)
 
 
 @behaviours("getAutomationContext")
 def get_automation_context(call: Any) -> Any:
     """The entities an automation activity is about: the activity's entity and its relations, by schema."""
-    activity = _activity_by_id(call, call.params["activity_id"])
+    activity = activity_by_id(call, call.params["activity_id"])
     if activity is None:
         return call.json({})
     entity_ref = (activity.get("payload") or {}).get("entity") or {}
@@ -173,17 +148,9 @@ def get_automation_context(call: Any) -> Any:
     return call.json(context)
 
 
-@behaviours("canTriggerPortalFlow", reads_only=True)
-def can_trigger_portal_flow(call: Any) -> Any:
-    portal = c.store(call).record_get("portal_config", call.params["portal_id"])
-    body = call.body or {}
-    activity_ok = not body.get("activity_id") or _activity_by_id(call, body["activity_id"]) is not None
-    return call.json({"can_trigger": bool(portal and portal.get("enabled", True) and activity_ok)})
-
-
 def _visible_activity(call: Any, activity_id: str) -> dict[str, Any] | None:
     """A notification of this customer: a feed item of one of the entities they may see."""
-    stored = _activity_by_id(call, activity_id)
+    stored = activity_by_id(call, activity_id)
     if stored is not None:
         entity_id = (stored.get("payload") or {}).get("entity", {}).get("id")
         visible = c.visible_ids(call)

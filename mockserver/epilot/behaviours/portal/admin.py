@@ -12,6 +12,7 @@ from mockserver.engine.errors import Reject
 
 from .. import common as c
 from . import behaviours
+from .activity import activity_by_id, record_activity
 from .config import _check_org, _write_config, as_v2, portal_by, portal_by_id, portal_of_call, portals
 
 ACCESS_KIND = "entity_access_event"  # records: entity access events of portal users
@@ -204,6 +205,9 @@ def can_trigger_portal_flow(call: Any) -> Any:
     files = (((call.body or {}).get("ecp_config") or {}).get("file_config") or {})
     if files.get("shared_with_end_customer") and portal.get("origin") != "END_CUSTOMER_PORTAL":
         can = False
+    activity_id = (call.body or {}).get("activity_id")
+    if activity_id and activity_by_id(call, activity_id) is None:
+        can = False  # an automation flow needs the activity that triggers it
     return call.json({"can_trigger": can})
 
 
@@ -311,11 +315,16 @@ def migrate_email_template_references(call: Any) -> Any:
 # -- entity access events ----------------------------------------------------------------------
 
 def _access(call: Any, portal: dict[str, Any]) -> Any:
+    """Record an access event; with an entity, it is also an activity in the entity's feed (one id for
+    both, so an automation can be started from it)."""
     schema, entity_id = call.params["schema"], call.params.get("entity_id")
-    if entity_id:
-        c.load(call, entity_id, schema, kind="forbidden")
     w = c.world(call)
-    event = {"id": w.new_id(), "type": "EntityAccessed", "entity_schema": schema, "entity_id": entity_id,
+    event_id = w.new_id()
+    if entity_id:
+        entity = c.load(call, entity_id, schema, kind="forbidden")
+        event_id = record_activity(call, entity, "EntityAccessed", accessed_schema=schema,
+                                   origin=portal["portal_id"])["_id"]
+    event = {"id": event_id, "type": "EntityAccessed", "entity_schema": schema, "entity_id": entity_id,
              "portal_id": portal["portal_id"], "portal_user_id": c.portal_user_id(call),
              "contact_id": c.contact_id(call), "accessed_at": w.now()}
     c.store(call).record_put(ACCESS_KIND, event["id"], event, parent=entity_id or schema)

@@ -8,6 +8,7 @@ entities they may see. Portal files carry ``portal_id`` and ``portal_file_type``
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from mockserver.engine.errors import Reject
 
@@ -37,7 +38,7 @@ def _extension(file_entity: dict[str, Any]) -> str:
 def _url(file_entity: dict[str, Any], *, download: bool = False) -> str:
     ref = file_entity.get("s3ref") or {}
     path = f"{ref.get('bucket', 'epilot-mock-files')}/{ref.get('key') or file_entity['_id']}"
-    return f"{FILE_HOST}/{path}" + ("?download=1" if download else "")
+    return f"{FILE_HOST}/{quote(path)}" + ("?download=1" if download else "")  # a "uri": ASCII only
 
 
 @behaviours("saveEntityFile")

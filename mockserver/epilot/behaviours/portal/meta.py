@@ -3,13 +3,9 @@ template rendering, context entities and seamless extension links."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
-
-from mockserver.engine.errors import Reject
 
 from .. import common as c
 from . import behaviours
@@ -70,19 +66,6 @@ def context_for(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
 
 # -- schemas and identifiers ----------------------------------------------------------------------
 
-@behaviours("getSchemas")
-def get_schemas(call: Any) -> Any:
-    """The entity schemas the user's portal grants read access to."""
-    portal = portal_of_call(call)
-    slugs: list[str] = []
-    for grant in portal.get("grants") or []:
-        parts = str(grant.get("resource", "")).split(":")
-        if grant.get("action") == "entity-read" and grant.get("effect", "allow") == "allow" and len(parts) >= 3:
-            slugs.append(parts[2])
-    slugs += [s for s in portal.get("allowed_portal_entities") or [] if isinstance(s, str)]
-    return call.json({"schemas": [{"slug": s} for s in dict.fromkeys(slugs)]})
-
-
 def identifier_attributes(call: Any, schema: str, *, strings_only: bool = False) -> list[dict[str, str]]:
     """Attributes that hold scalar values in the stored entities of ``schema``, by name."""
     types: dict[str, str] = {}
@@ -137,31 +120,3 @@ def validate_cadence_entity_edit_rules(call: Any) -> Any:
         if len(recent) >= int(rule.get("changes_allowed") or 0):
             return call.json({"isBlockedByRules": True, "failedRule": rule})
     return call.json({"isBlockedByRules": False})
-
-
-# -- seamless links -------------------------------------------------------------------------------
-
-@behaviours("getResolvedSeamlessLink")
-def get_resolved_seamless_link(call: Any) -> Any:
-    """A link into an extension installed in the user's portal, with a one-time login token and the
-    context (contact and context entities) as parameters. The URL may be set per link in the
-    extension's options (``<link_id>`` or ``url``), with ``{{schema.attribute}}`` placeholders."""
-    p = call.params
-    portal = portal_of_call(call)
-    extension = next((e for e in portal.get("extensions") or [] if e.get("id") == p["extension_id"]), None)
-    if extension is None:
-        raise Reject("forbidden", f"extension {p['extension_id']} is not installed in this portal")
-    context: dict[str, Any] = {}
-    contact_id = c.contact_id(call)
-    if contact_id:
-        context["contact"] = c.load(call, contact_id, "contact", kind="not_found")
-    for entity in context_entities(call):
-        context[entity["_schema"]] = entity
-    options = extension.get("options") or {}
-    base = options.get(p["link_id"]) or options.get("url") or (
-        f"https://{p['extension_id']}.extensions.epilot-mock.local/{p['link_id']}")
-    seed = f"{call.principal.subject}:{p['extension_id']}:{p['link_id']}:{c.world(call).now()}"
-    params = {"token": hashlib.sha256(seed.encode()).hexdigest()[:32]}
-    params.update({f"{schema}_id": e["_id"] for schema, e in context.items()})
-    link = render(base, context)
-    return call.json({"link": link + ("&" if "?" in link else "?") + urlencode(params)})
