@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -79,9 +80,11 @@ def test_portal_walkthrough(servers):
     work, port, hook_port, _ = servers
     out = run(walkthrough("portal"), work, port, hook_port).splitlines()
     assert out[0] == "401"
-    assert '"phone":"+49 221 555 0101"' in out[-5] and out[-5] == out[-4].replace("entity", "data")
-    assert out[-2].startswith('{"meter_id"') and '"status":"valid"' in out[-2]
-    assert out[-1].endswith(" 400") and "below the previous reading" in out[-1]
+    assert '"phone":"+49 221 555 0101"' in out[-6] and out[-6] == out[-5].replace("entity", "data")
+    assert out[-3].startswith('{"meter_id"') and '"status":"valid"' in out[-3]
+    assert out[-2].endswith(" 400") and "below the previous reading" in out[-2]
+    costs = json.loads(out[-1])  # "What else a customer can do": costs of the first contract's meter
+    assert costs["unit_amount"] > 0 and costs["timestamp"].startswith("2025-01")
 
 
 @pytest.mark.network
