@@ -94,7 +94,7 @@ def run(specs: tuple[str, ...], base_url: str | None, token: str | None, token_e
             target = remote(base_url, token=secret, headers=_headers(headers), allow_writes=allow_writes,
                             read_only=read_only, scheme_tokens=_pairs(scheme_tokens, "--scheme-token"))
         else:
-            from mockserver.engine.app import MockConfig, StartupError, create_app
+            from mockserver.engine import MockConfig, StartupError, create_app
 
             try:
                 app = create_app(MockConfig(specs=list(specs), seed=seed))

@@ -351,7 +351,7 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
             if base_url:
                 target = _Target(base_url=base_url)
             else:
-                from mockserver.engine.app import MockConfig, create_app
+                from mockserver.engine import MockConfig, create_app
 
                 mock = app if app is not None else create_app(MockConfig(seed=seed))
                 kind_tokens = {k: t for k in ("org", "portal_user") if (t := mock.services.tokens.token_for(k))}

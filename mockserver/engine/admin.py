@@ -193,4 +193,5 @@ class AdminInputError(Exception):
 
 @functools.cache
 def admin_spec() -> dict[str, Any]:
-    return yaml.safe_load(_SPEC_FILE.read_text())
+    spec: dict[str, Any] = yaml.safe_load(_SPEC_FILE.read_text())
+    return spec

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import MutableMapping
 from functools import partial
 from typing import Any
 
@@ -96,7 +97,7 @@ class ErrorGuard:
             return
         started = False
 
-        async def watch(message: dict[str, Any]) -> None:
+        async def watch(message: MutableMapping[str, Any]) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -165,7 +166,7 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     services = Services(config, tokens, journal, responder)
     pipeline = Pipeline(services, Authenticator(tokens, config.auth), responder, config.body_limit)
 
-    mounted = {src.name: MountedApi(src.name, frozenset(op.get("operationId") for _, _, op, _ in iter_operations(spec)
+    mounted = {src.name: MountedApi(src.name, frozenset(str(op["operationId"]) for _, _, op, _ in iter_operations(spec)
                                                         if op.get("operationId")), src.bundled)
                for src, spec in loaded if src.bundled or src.named}
     behaviour_sets = _install(found, services, mounted)

@@ -30,7 +30,7 @@ class State:
     def __init__(self, faker: Faker, seed: int | None) -> None:
         self.rng = random.Random(seed)
         self.faker = faker
-        faker.random = self.rng
+        faker.random = self.rng  # type: ignore[attr-defined]  # Faker's seeding property
         self.depth = 0
 
 

@@ -7,17 +7,15 @@ mode), so generation speed only matters for ``Prefer: dynamic=true``.
 
 from __future__ import annotations
 
+import importlib
 import re
 import string
 from collections.abc import Mapping
 from typing import Any
 
-try:  # Python 3.11 keeps the regex parser under a private name
-    from re import _constants as sre_constants  # type: ignore[attr-defined]
-    from re import _parser as sre_parse  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants  # type: ignore[no-redef]
-    import sre_parse  # type: ignore[no-redef]
+# Python 3.11 keeps the regex parser under a private name (typeshed does not declare it).
+sre_parse: Any = importlib.import_module("re._parser")
+sre_constants: Any = importlib.import_module("re._constants")
 
 from .fakedata import Producer, State, by_format, by_name, make_faker
 from .oas_schema import SchemaCompiler
@@ -291,8 +289,8 @@ class Generator:
                 candidates.append(named)
         for candidate in candidates:
             if len(candidate) >= lo and (hi is None or len(candidate) <= hi):
-                return candidate
-        text = candidates[0] if candidates else s.faker.word()
+                return str(candidate)
+        text = candidates[0] if candidates else str(s.faker.word())
         while len(text) < lo:
             text += s.rng.choice(string.ascii_lowercase)
         if hi is not None:

@@ -55,7 +55,7 @@ def _display(url: Any) -> str:
             return str(path.relative_to(Path.cwd()))
         except ValueError:
             return str(path)
-    return url.geturl()
+    return str(url.geturl())
 
 
 def parse_text(text: str, name: str) -> Any:
@@ -77,14 +77,14 @@ def parse_text(text: str, name: str) -> Any:
         raise SpecError(name, f"invalid YAML{where}: {problem}") from None
 
 
-class _StringDateLoader(_YamlLoader):  # type: ignore[misc, valid-type]
+class _StringDateLoader(_YamlLoader):  # type: ignore[misc]
     pass
 
 
 # Keep YAML timestamps (2021-01-01) as plain strings, as a JSON reader would see them.
 _StringDateLoader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in _YamlLoader.yaml_implicit_resolvers.items()
+    for key, resolvers in _YamlLoader.yaml_implicit_resolvers.items()  # type: ignore[attr-defined]
 }
 
 
@@ -122,7 +122,8 @@ class _Documents:
 def _split_reference(base: Any, ref: str) -> tuple[Any, list[str]]:
     """The absolute URL of a JSON reference and its object path (``~0``/``~1`` unescaped)."""
     if base.scheme == "file":
-        return split_url_reference(base, ref)
+        url, path = split_url_reference(base, ref)
+        return url, list(path)
     joined = urlparse(urljoin(base.geturl(), ref))
     pointer = [p.replace("~1", "/").replace("~0", "~") for p in joined.fragment.split("/") if p]
     return joined, pointer
@@ -170,7 +171,7 @@ class _Bundler:
         if self.new_schemas:
             schemas = out.setdefault("components", {}).setdefault("schemas", {})
             schemas.update(self.new_schemas)
-        return out
+        return dict(out)
 
     def _name_for(self, key: str, pointer: list[str], target: Any) -> str:
         base = re.sub(r"[^A-Za-z0-9_.-]", "_", unquote(pointer[-1])) if pointer else ""

@@ -45,7 +45,7 @@ def schema_kind(schema: Any) -> str:
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), None)
     if kind in ("string", "integer", "number", "boolean", "array", "object"):
-        return kind
+        return str(kind)
     if "properties" in schema:
         return "object"
     if "items" in schema:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -237,7 +238,7 @@ def _form_values(raw: bytes, op: CompiledOperation, schema: Any) -> dict[str, An
 async def _multipart(raw: bytes, headers: Headers) -> dict[str, Any]:
     from starlette.formparsers import MultiPartException, MultiPartParser
 
-    async def stream():  # type: ignore[no-untyped-def]
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield raw
         yield b""
 
@@ -249,8 +250,5 @@ async def _multipart(raw: bytes, headers: Headers) -> dict[str, Any]:
         raise ValueError(str(exc) or type(exc).__name__) from None
     out: dict[str, Any] = {}
     for key, value in form.multi_items():
-        if hasattr(value, "filename"):
-            content = await value.read()
-            value = content.decode("latin-1")
-        out[key] = value
+        out[key] = value if isinstance(value, str) else (await value.read()).decode("latin-1")
     return out

@@ -57,14 +57,14 @@ class Responder:
             value = self.generate(op, media, next(self._counter))
             return MockResponse(status, self._encode(media, value), media.content_type, headers)
         key = (status_key, media.content_type)
-        body = op.static_cache.get(key)
-        if body is None:
+        cached = op.static_cache.get(key)
+        if cached is None:
             if media.examples:
                 value = media.examples.get("default", next(iter(media.examples.values())))
             else:
                 value = self.generate(op, media, op.seed + op.concrete(status_key))
-            body = op.static_cache[key] = self._encode(media, value)
-        return MockResponse(status, body, media.content_type, headers)
+            cached = op.static_cache[key] = self._encode(media, value)
+        return MockResponse(status, cached, media.content_type, headers)
 
     @staticmethod
     def generate(op: CompiledOperation, media: Media, seed: int) -> Any:

@@ -133,7 +133,7 @@ class RouteTable:
             return Match(route, _bind(template, values))
         return Match(None, _bind(template, values), tuple(sorted(m.upper() for m in node.routes)))
 
-    def _walk(self, node: _Node, segments: list[str], i: int, values: list[str], found: list) -> None:
+    def _walk(self, node: _Node, segments: list[str], i: int, values: list[str], found: list[tuple[Any, ...]]) -> None:
         if i == len(segments):
             if node.routes:
                 found.append((node, list(values)))

@@ -147,7 +147,8 @@ class SQLiteStore(Store):
 
     def meta_get(self, key: str) -> str | None:
         with self._lock:
-            return self._scalar("SELECT value FROM meta WHERE key = ?", (key,))
+            value = self._scalar("SELECT value FROM meta WHERE key = ?", (key,))
+            return None if value is None else str(value)
 
     def meta_set(self, key: str, value: str) -> None:
         with self._lock:
@@ -547,8 +548,8 @@ def _clause(clause: Any, indexed: frozenset[str] = frozenset()) -> tuple[str, li
         return _filter(clause, indexed)
     kind, parts = clause
     if kind == "not":
-        sql, args = _clause(parts, indexed)
-        return f"NOT ({sql})", args
+        inner, inner_args = _clause(parts, indexed)
+        return f"NOT ({inner})", inner_args
     joined: list[str] = []
     args: list[Any] = []
     for part in parts:
