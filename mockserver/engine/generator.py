@@ -13,13 +13,14 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-# Python 3.11 keeps the regex parser under a private name (typeshed does not declare it).
-sre_parse: Any = importlib.import_module("re._parser")
-sre_constants: Any = importlib.import_module("re._constants")
 
 from .fakedata import Producer, State, by_format, by_name, make_faker
 from .oas_schema import SchemaCompiler
 from .openapi import SpecView
+
+# Python 3.11 keeps the regex parser under a private name (typeshed does not declare it).
+sre_parse: Any = importlib.import_module("re._parser")
+sre_constants: Any = importlib.import_module("re._constants")
 
 MAX_DEPTH = 6  # beyond this, objects carry only required properties and arrays their minimum
 _AMOUNT_WORDS = ("amount", "price", "total", "balance", "cost", "fee", "value", "consumption")
