@@ -13,7 +13,6 @@ import string
 from collections.abc import Mapping
 from typing import Any
 
-
 from .fakedata import Producer, State, by_format, by_name, make_faker
 from .oas_schema import SchemaCompiler
 from .openapi import SpecView
