@@ -27,6 +27,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver contracts tests bench tools
+	$(BIN)/lint-imports
+	$(BIN)/mypy mockserver/engine
 	$(BIN)/hadolint Dockerfile
 
 bench: $(STAMP)

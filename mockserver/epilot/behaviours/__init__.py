@@ -14,15 +14,18 @@ import importlib
 
 from mockserver.engine.behaviours import BehaviourError, BehaviourSet
 
-MODULES = ("portal", "entity", "pricing", "erp")
+# Modules that register behaviours; several may fill one API's set (pricing_external adds to pricing's).
+MODULES = ("portal", "entity", "pricing", "pricing_external", "erp")
 
 
 def load_sets() -> list[BehaviourSet]:
-    """The behaviour sets of the bundled APIs."""
-    sets = [importlib.import_module(f"{__name__}.{module}").behaviours for module in MODULES]
-    if len({s.api for s in sets}) != len(sets):
-        raise BehaviourError("two behaviour modules for one API")
-    return sets
+    """The behaviour sets of the bundled APIs, one per API."""
+    sets: dict[str, BehaviourSet] = {}
+    for module in MODULES:
+        bset = importlib.import_module(f"{__name__}.{module}").behaviours
+        if sets.setdefault(bset.api, bset) is not bset:
+            raise BehaviourError(f"two behaviour sets for API '{bset.api}'")
+    return list(sets.values())
 
 
 __all__ = ["BehaviourError", "BehaviourSet", "load_sets"]

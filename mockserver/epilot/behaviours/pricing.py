@@ -379,6 +379,3 @@ def delete_credentials(call: Any) -> Any:
     if not c.store(call).record_delete(CREDENTIALS_KIND, call.params["integrationId"]):
         raise Reject("not_found", f"no credentials saved for integration {call.params['integrationId']}")
     return call.empty()
-
-
-from . import pricing_external  # noqa: E402,F401  (registers the external-integration behaviours)
