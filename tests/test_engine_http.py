@@ -73,10 +73,14 @@ def test_bad_bodies_are_4xx_never_500(stateless, body, content_type, fragment):
 
 
 def test_malformed_multipart_is_400(stateless):
-    r = stateless.post("/v2/portal/metering/reading/photo", content=b"--x\r\nbroken",
-                       headers={"Authorization": "Bearer demo-portal-token",
-                                "content-type": "multipart/form-data; boundary=x"})
-    assert r.status_code in (400, 401, 415)
+    # ssoRedirect is public and takes multipart/form-data: the body reaches the multipart parser.
+    for body in (b"--x\r\nNoColonHeader\r\n\r\nv\r\n--x--\r\n", b"garbage without a boundary",
+                 b"--x\r\nContent-Disposition: form-data\r\n\r\nv\r\n--x--"):
+        r = stateless.post("/v2/portal/public/sso/redirect", params={"web_uri": "https://portal.example/login"},
+                           content=body, headers={"content-type": "multipart/form-data; boundary=x"},
+                           follow_redirects=False)
+        assert r.status_code == 400, body
+        assert r.json()["message"].startswith("malformed multipart body")
 
 
 def test_oversized_bodies_get_413():

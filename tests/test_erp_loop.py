@@ -231,4 +231,6 @@ def test_the_erp_toolkit_loop():
 
         # outbound delivery only targets configured URLs
         assert all(d["url"] == f"{hook_base}/hook" for d in mock.get("/__admin/deliveries").json()["deliveries"])
-    assert PORTAL  # the demo login still exists alongside the minted one
+        # the demo login still works alongside the one minted for Jens
+        assert mock.get("/v2/portal/contact", headers=PORTAL).json()["entity"]["_id"] != \
+            mock.get("/v2/portal/contact", headers=jens).json()["entity"]["_id"]
