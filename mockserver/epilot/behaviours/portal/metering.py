@@ -92,7 +92,7 @@ def create_meter_reading(call: Any) -> Any:
     meter = c.load(call, body["meter_id"], "meter")
     counter = _pick_counter(call, meter, body)
     counter_id = counter["_id"] if counter else None
-    now = datetime.now(UTC)
+    now = c.world(call).clock.now()
     at = parse_time(body["timestamp"]) if body.get("timestamp") else now
     if at > now + timedelta(days=1):
         raise Reject("bad_request", f"the reading's timestamp {iso(at)} is in the future")
@@ -130,7 +130,7 @@ def create_meter_reading(call: Any) -> Any:
 @behaviours("getAllowedMeterReadingRange")
 def get_allowed_range(call: Any) -> Any:
     meter = c.load(call, call.params["meter_id"], "meter")
-    at = parse_time(call.params["timestamp"]) if call.params.get("timestamp") else datetime.now(UTC)
+    at = parse_time(call.params["timestamp"]) if call.params.get("timestamp") else c.world(call).clock.now()
     ranges = []
     for counter in counters_of(call, meter) or [None]:
         counter_id = counter["_id"] if counter else None
