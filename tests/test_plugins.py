@@ -144,3 +144,31 @@ def test_validate_responses_turns_a_corrupted_behaviour_response_into_a_500_nami
     assert r.status_code == 500
     assert "getNote" in r.json()["reason"] and "id" in r.json()["reason"]
     assert any("getNote" in rec.getMessage() for rec in caplog.records)
+
+
+def test_the_readme_plugin_example_runs_as_written(tmp_path, monkeypatch):
+    import re
+    import shutil
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Plugins: your own API, stateful"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    package = tmp_path / "my_notes"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "plugin.py").write_text(code)
+    shutil.copy(HERE / "notes.yaml", package / "notes.yaml")
+    dist = tmp_path / "my_notes-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: my-notes\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[epilot_mock.plugins]\nnotes = my_notes.plugin:plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with TestClient(create_app(MockConfig(specs=["notes"], validate_responses=True))) as client:
+            created = client.post("/notes", json={"text": "hello"}, headers=ORG)
+            assert created.status_code == 201 and created.json() == {"id": "note-1", "text": "hello"}
+            assert client.get("/notes/note-1", headers=ORG).json()["text"] == "hello"
+            assert client.get("/notes/nope", headers=ORG).status_code == 404
+    finally:
+        sys.modules.pop("my_notes.plugin", None)
+        sys.modules.pop("my_notes", None)
