@@ -51,7 +51,10 @@ def portal_of_call(call: Any, source: dict[str, Any] | None = None) -> dict[str,
         return portal_by(call, origin=p["origin"])
     claims = call.principal.claims or {}
     if claims.get("portal_id"):
-        return portal_by_id(call, claims["portal_id"])
+        doc = c.store(call).record_get("portal_config", claims["portal_id"])
+        if doc is None:  # the user's own portal was deleted: they may do nothing more in it
+            raise Reject("forbidden", f"the portal {claims['portal_id']} of this user no longer exists")
+        return doc
     found = portals(call)
     if not found:
         raise Reject("not_found", "this organization has no portal")

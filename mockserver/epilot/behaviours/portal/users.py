@@ -194,7 +194,11 @@ def _contact_exists(call: Any) -> Any:
     body = call.body
     if body["org_id"] != c.world(call).org_id:
         return call.json({"exists": False})
-    matches = _identifiers_match(call, portal_of_call(call), body["registration_identifiers"])
+    try:
+        portal = portal_of_call(call)
+    except Reject:  # no such portal (any more): no contact can be registered in it
+        return call.json({"exists": False})
+    matches = _identifiers_match(call, portal, body["registration_identifiers"])
     if not matches:
         return call.json({"exists": False})
     return call.json({"exists": True, "contactId": matches[0]["_id"]})
