@@ -221,11 +221,11 @@ class SQLiteStore(Store):
             with self.transaction():
                 for attr in sorted(missing):
                     if attr.startswith("~"):  # analysed tokens of a searched path (see text.py)
-                        first, rest = _split_path(attr[1:])
+                        first = f'$."{attr[1:].split(".", 1)[0]}"'
                         self.conn.execute(
                             "INSERT OR IGNORE INTO terms(attr, value, id) SELECT ?, j.value, e.id "
                             "FROM entities e, json_each(qtokens(e.doc -> ?, ?)) j WHERE e.doc -> ? IS NOT NULL",
-                            (attr, f'$."{first}"', rest, f'$."{first}"'))
+                            (attr, first, attr[1:], first))
                         self.conn.execute("INSERT OR IGNORE INTO term_attrs(attr) VALUES (?)", (attr,))
                         continue
                     path, key = f'$."{attr}"', f'$."{_value_key(attr)}"'
@@ -617,11 +617,6 @@ def _token_indexed(f: Filter) -> bool:
     return f.op in ("match", "wildcard", "fuzzy") and f.attribute != "*" and bool(_SAFE_ATTR.match(f.attribute))
 
 
-def _split_path(attribute: str) -> tuple[str, str]:
-    first, _, rest = attribute.partition(".")
-    return first, rest
-
-
 def _like_escape(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -631,15 +626,15 @@ def _search_filter(f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
     if f.attribute == "*":  # every string value of the document
         if f.op not in ("match", "wildcard", "fuzzy"):
             raise ValueError(f"'{f.op}' needs an attribute")
-        sql, args = f"qmatch(doc, '*', '{f.op}', ?)", [spec]
+        sql, args = f"qmatch(doc, '*', '{f.op}', ?)", [spec]  # path '*': every string
         hint = _literal_hint(f)
         if hint:  # a cheap superset first: the document's text contains the word
             sql, args = f"ulower(doc) LIKE ? ESCAPE '\\' AND {sql}", [f"%{_like_escape(hint)}%", spec]
         return sql, args
     if not _SAFE_ATTR.match(f.attribute):
         raise ValueError(f"unsupported attribute name '{f.attribute}'")
-    first, rest = _split_path(f.attribute)
-    scan = f"qmatch(doc -> '$.\"{first}\"', ?, '{f.op}', ?)", [rest, spec]
+    first = f.attribute.split(".", 1)[0]
+    scan = f"qmatch(doc -> '$.\"{first}\"', ?, '{f.op}', ?)", [f.attribute, spec]
     key = "~" + f.attribute
     if key not in indexed or f.op not in ("match", "wildcard", "fuzzy"):
         return scan
@@ -673,12 +668,17 @@ def _literal_hint(f: Filter) -> str | None:
     return None
 
 
-def _qmatch(value_json: str | None, rest: str, op: str, spec_json: str) -> int:
+def _values(value_json: str, path: str) -> list[Any]:
+    """The values at a dotted ``path`` given the JSON of its first attribute (``doc -> '$."first"'``)."""
+    parts = path.split(".")
+    return text.values_at({parts[0]: loads(value_json)}, parts)
+
+
+def _qmatch(value_json: str | None, path: str, op: str, spec_json: str) -> int:
     if value_json is None:
         return 0
-    document = loads(value_json)
     spec = loads(spec_json)
-    values: Any = text.strings(document) if rest == "*" else text.values_at(document, rest.split(".") if rest else [])
+    values: Any = text.strings(loads(value_json)) if path == "*" else _values(value_json, path)
     if op == "present":
         return int(any(v is not None for v in values))
     if op == "match":
@@ -692,10 +692,10 @@ def _qmatch(value_json: str | None, rest: str, op: str, spec_json: str) -> int:
     return 0
 
 
-def _qtokens(value_json: str | None, rest: str) -> str:
+def _qtokens(value_json: str | None, path: str) -> str:
     if value_json is None:
         return "[]"
-    values = text.values_at(loads(value_json), rest.split(".") if rest else [])
+    values = _values(value_json, path)
     return dumps(sorted({t for v in values for t in text.tokens(v)})).decode()
 
 

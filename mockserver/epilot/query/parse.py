@@ -123,6 +123,12 @@ class _Translator:
         if outer is not None:
             raise self.error(f"unexpected ':' in the value of field {outer!r}", item)
         name = item.name.removesuffix(".keyword")
+        bangs = len(name) - len(name.lstrip("!"))
+        if bangs:  # !field:value
+            inner = self.search_field(tree.SearchField(name[bangs:], item.expr, pos=item.pos), outer)
+            for _ in range(bangs):
+                inner = Not(inner)
+            return inner
         if name == "_exists_":
             target = item.expr
             if not isinstance(target, tree.Word) or not scan.FIELD.fullmatch(target.value) or target.value == "*":
