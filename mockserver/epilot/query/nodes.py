@@ -64,7 +64,7 @@ class Not:
 
 Node = MatchAll | Term | Range | And | Or | Not
 
-RESERVED = frozenset('\\+-=&|><!(){}[]^"~*?:/')
+RESERVED = frozenset('\\+-=&|><!(){}[]^"~*?:/\'')  # Elasticsearch's, and ' (luqum's lexer)
 KEYWORDS = frozenset({"AND", "OR", "NOT", "TO"})
 _SPACE = re.compile(r"\s")
 

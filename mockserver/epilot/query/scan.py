@@ -22,6 +22,7 @@ FIELD = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@.\-]*|\*")
 _BINARY = ("AND", "OR", "&&", "||")
 _UNARY = ("NOT", "!", "-", "+")
 _COMPARISON = re.compile(r"(?:>=|<=|>|<)-")
+_TIME = re.compile(r"T\d{2}:\d{2}(?::\d{2})?")
 
 
 @dataclass
@@ -113,7 +114,8 @@ def _colons(word: str) -> list[int]:
         if word[i] == "\\":
             i += 2
             continue
-        if word[i] == ":":
+        if word[i] == ":" and not (_TIME.match(word, max(0, i - 3)) or _TIME.match(word, max(0, i - 6))):
+            # (2024-01-01T10:00:00 is one value, as for the parser)
             found.append(i)
         i += 1
     return found
