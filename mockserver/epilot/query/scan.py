@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .nodes import QueryError
 
-MAX_LENGTH = 16_384  # characters in q
+MAX_LENGTH = 32_768  # characters in q
 MAX_TERMS = 1_024  # terms, phrases and range bounds (Elasticsearch's classic max_clause_count)
 MAX_DEPTH = 32  # nested parentheses and prefix operators (NOT, !, -, +)
 MAX_TERM_LENGTH = 1_024  # characters in one term or phrase
@@ -88,8 +88,9 @@ def _tokens(q: str, inserted: list[int]) -> list[_Token]:
             token = _word(word, start, inserted)
             tokens.append(token)
             if token.kind == "word":
-                if len(word) > MAX_TERM_LENGTH:
-                    raise QueryError(f"term too long: {len(word)} characters (the limit is {MAX_TERM_LENGTH})", start)
+                value = len(word) - (_colons(word) or [-1])[0] - 1  # without the field name
+                if value > MAX_TERM_LENGTH:
+                    raise QueryError(f"term too long: {value} characters (the limit is {MAX_TERM_LENGTH})", start)
                 terms += 1
         if terms > MAX_TERMS:
             raise QueryError(f"query too complex: more than {MAX_TERMS} terms (the limit is {MAX_TERMS})", start)
