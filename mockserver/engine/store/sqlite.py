@@ -628,8 +628,9 @@ def _search_filter(f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
             raise ValueError(f"'{f.op}' needs an attribute")
         sql, args = f"qmatch(doc, '*', '{f.op}', ?)", [spec]  # path '*': every string
         hint = _literal_hint(f)
-        if hint:  # a cheap superset first: the document's text contains the word
-            sql, args = f"ulower(doc) LIKE ? ESCAPE '\\' AND {sql}", [f"%{_like_escape(hint)}%", spec]
+        if hint:  # a cheap superset first, in SQLite's own LIKE (ASCII case-insensitive; '_' for the rest)
+            like = "".join(c if c.isascii() else "_" for c in _like_escape(hint))
+            sql, args = f"doc LIKE ? ESCAPE '\\' AND {sql}", [f"%{like}%", spec]
         return sql, args
     if not _SAFE_ATTR.match(f.attribute):
         raise ValueError(f"unsupported attribute name '{f.attribute}'")
