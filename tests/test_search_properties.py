@@ -133,3 +133,32 @@ def test_wildcards_match_like_a_regular_expression(pattern: str, token: str) -> 
     regex = "".join(".*" if p == "*" else "." if p == "?" else re.escape(p[-1])
                     for p in re.findall(r"\\.|.", pattern, flags=re.DOTALL))
     assert text.match_wildcard_token(pattern, token) == (re.fullmatch(regex, token, flags=re.DOTALL) is not None)
+
+
+# -- any text: a tree, or a QueryError; never another exception ---------------------------------
+
+QUERY_TEXT = st.lists(st.sampled_from([*"ab1 _.:*?~^\\\"'()[]{}<>=!+-&|/,ü", " AND ", " OR ", "NOT ", " TO "]),
+                      max_size=20).map("".join)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(QUERY_TEXT, st.text(max_size=30)))
+def test_any_text_is_a_tree_or_a_query_error(q: str) -> None:
+    from mockserver.epilot.behaviours.entity_query import QueryError, parse_query
+    from mockserver.epilot.pricing.catalog_query import parse_catalog_query
+    for default in ("AND", "OR"):
+        try:
+            tree = parse(q, default)
+        except QueryError:
+            continue
+        assert parse(render(tree), default) == tree, (q, render(tree))
+        assert all(isinstance(matches(tree, e), bool) for e in ENTITIES)
+    try:
+        parse_catalog_query(q)
+        schemas, clause = parse_query(q)
+    except QueryError:
+        return
+    try:
+        _STORE.query(Query(schemas=schemas, all_of=(clause,) if clause else (), limit=5))
+    except ValueError as exc:  # the behaviours answer these with a 400 (an attribute name SQL cannot hold)
+        assert "attribute" in str(exc)

@@ -37,6 +37,8 @@ def parse(q: str, default_operator: str = "OR") -> Node:
         found = _LUQUM_POSITION.search(message)
         position = _original(int(found.group(1)), inserted) if found else None
         raise QueryError(_LUQUM_POSITION.sub("", message).replace("  ", " ").strip(), position) from None
+    except ArithmeticError:  # luqum reads the number of a boost or fuzziness such as '^.'
+        raise QueryError("malformed number after '^' or '~'") from None
     return _Translator(default_operator, inserted).node(parsed, None)
 
 
@@ -136,6 +138,8 @@ class _Translator:
             return Term(target.value.removesuffix(".keyword"), "", exists=True)
         if name == "*":
             return self.node(item.expr, None)
+        if not scan.FIELD.fullmatch(name):
+            raise self.error(f"invalid field name {name!r}", item)
         return self.node(item.expr, name)
 
     def word(self, item: tree.Word, field: str | None) -> Node:
@@ -144,6 +148,8 @@ class _Translator:
             raise self.error(f"dangling operator {raw!r}", item)
         bangs = len(raw) - len(raw.lstrip("!"))
         if bangs:
+            if bangs == len(raw):
+                raise self.error("dangling operator '!'", item)
             inner = self.word(tree.Word(raw[bangs:], pos=item.pos), field)
             for _ in range(bangs):
                 inner = Not(inner)

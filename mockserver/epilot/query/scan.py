@@ -22,6 +22,7 @@ FIELD = re.compile(r"[A-Za-z_$@][A-Za-z0-9_$@.\-]*|\*")
 _BINARY = ("AND", "OR", "&&", "||")
 _UNARY = ("NOT", "!", "-", "+")
 _COMPARISON = re.compile(r"(?:>=|<=|>|<)-")
+_SUFFIX = re.compile(r"[~^][0-9.]*")
 _TIME = re.compile(r"T\d{2}:\d{2}(?::\d{2})?")
 
 
@@ -80,9 +81,20 @@ def _tokens(q: str, inserted: list[int]) -> list[_Token]:
             i += 1
             tokens.append(_Token("range", q[start:i], start))
             terms += 2
-        else:
-            while i < n and not q[i].isspace() and q[i] not in '()"[{':
+        elif char in "^~":  # a boost or fuzziness after a phrase, group or range: not a term
+            suffix = _SUFFIX.match(q, i)
+            i = suffix.end() if suffix else i + 1
+            tokens.append(_Token("suffix", q[start:i], start))
+            continue
+        else:  # a word; as for the parser, a quote inside a word is part of it
+            while i < n and not q[i].isspace() and q[i] not in "()[{^~":
+                if q[i] == ":" and i + 1 < n and q[i + 1] == '"':  # field:"phrase"
+                    i += 1
+                    break
                 i += 2 if q[i] == "\\" else 1
+            suffix = _SUFFIX.match(q, i) if i < n else None
+            if suffix:  # term^2, term~1
+                i = suffix.end()
             i = min(i, n)
             word = q[start:i]
             token = _word(word, start, inserted)
@@ -127,8 +139,6 @@ def _word(word: str, start: int, inserted: list[int]) -> _Token:
         return _Token("binary", word, start)
     if word in _UNARY:
         return _Token("unary", word, start)
-    if word[0] in "^~":
-        return _Token("suffix", word, start)
     colons = _colons(word)
     if not colons:
         return _Token("word", word, start)
