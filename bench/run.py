@@ -59,6 +59,7 @@ COMPUTE_BODY = {"line_items": [
                billing_period="monthly"),
 ], "redeemed_promos": []}
 SEARCH_BODY = {"q": "_schema:contact AND last_name:Müller", "size": 10}
+CATALOG_BODY = {"q": "_schema:product AND active:true", "sort": "name ASC", "size": 50}
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class Req:
 # The engine issue's pair: a GET list operation and a POST with a JSON body, stateless and with the world.
 GET_LIST = Req("GET list", "GET", "/v2/portal/contract", PORTAL)
 SEARCH = Req("POST entity:search", "POST", "/v1/entity:search", ORG, SEARCH_BODY)
+CATALOG = Req("POST catalog search", "POST", "/v1/catalog", ORG, CATALOG_BODY, note="the world's catalogue")
 # Not comparable across servers: stateless it answers an example, with the world it prices the line items.
 COMPUTE = Req("POST pricing:compute", "POST", "/v1/pricing:compute", ORG, COMPUTE_BODY,
               note="real pricing work")
@@ -113,6 +115,7 @@ SCENARIOS: list[tuple[str, str, Req, int | None]] = [
     ("post", "stateless", SEARCH, None),
     ("world-get", "world", GET_LIST, None),
     ("world-post", "world", SEARCH, None),
+    ("world-post", "world", CATALOG, None),
     ("world-compute", "world", COMPUTE, None),
     ("large", "large", GET_LIST, LARGE_CONNECTIONS),
     ("large", "large", SEARCH, LARGE_CONNECTIONS),

@@ -1,95 +1,217 @@
 """Assertions of scenario steps: a JSON path into a value, and checks on what it finds.
 
-Paths: ``$`` (the whole value), ``.name``, ``["name"]``, ``[0]``, ``[-1]``, ``[*]`` (every element;
-the result is a list) ``[?(@.key == 'value')]`` (elements whose key equals a literal) and ``[?(@.key)]`` (elements that
-have a non-empty key); an index right after a filter picks that match (``[?(@.key)][0]``: the first).
+Paths are RFC 9535 JSONPath (python-jsonpath): names, indexes, slices, wildcards, recursive descent,
+filters with ``&&``/``||``/``!`` and the functions ``length``, ``count``, ``match``, ``search`` and
+``value``. Three extensions keep older scenarios working:
+
+- an index right after a filter picks that match (``$.a[?@.k == 'v'][0]``: the first match), where
+  RFC 9535 would index into each match;
+- ``[?(@.k)]``, the parenthesised bare test, holds for a non-empty ``k`` (not null, ``""``, ``[]`` or
+  ``{}``); the standard ``[?@.k]`` tests existence;
+- names with ``$``, ``@`` or ``-`` may follow a dot (``$.order.customer.$relation``).
+
+A path whose result is one node (a singular query) finds that value; any other finds the list of values.
 Checks: equals, not_equals, contains, exists, matches, length, gt, gte, lt, lte, type.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
+import jsonpath
+
 MISSING = object()
-_TOKEN = re.compile(
-    r"""\.([A-Za-z0-9_$@\-]+)|\[(-?\d+)\]|\[(\*)\]|\[["']([^"']+)["']\]"""
-    r"""|\[\?\(@\.([\w.\-]+)(?:\s*==\s*(.+?))?\)\]""")
 CHECKS = ("equals", "not_equals", "contains", "exists", "matches", "length", "gt", "gte", "lt", "lte", "type")
+_ENV = jsonpath.JSONPathEnvironment(strict=True)
+_NAME_CHAR = re.compile(r"[\w$@\-]")
+_RFC_NAME = re.compile(r"[A-Za-z_\u0080-\U0010ffff][A-Za-z0-9_\u0080-\U0010ffff]*")
+_INDEX = re.compile(r"\[\s*(-?\d+)\s*\]")
+_LEGACY_EXISTS = re.compile(r"\[\?\(\s*(@(?:\.[\w$@\-]+|\[[^\]]*\])+)\s*\)\]")
 
 
 class PathError(ValueError):
     pass
 
 
-def parse_path(path: str) -> list[tuple[str, Any]]:
+@dataclass(frozen=True)
+class _Stage:
+    query: Any  # a compiled JSONPath, relative to the stage's root
+    pick: int | None  # an index applied to the whole list of matches
+
+
+class _Text:
+    """Output text with, for each character, its offset in the path as written (for error positions)."""
+
+    def __init__(self) -> None:
+        self.chars: list[str] = []
+        self.origin: list[int] = []
+
+    def add(self, text: str, at: int) -> None:
+        self.chars.extend(text)
+        self.origin.extend([at] * len(text))
+
+    def value(self) -> str:
+        return "".join(self.chars)
+
+
+def _quoted(name: str) -> str:
+    return "['" + name.replace("\\", "\\\\").replace("'", "\\'") + "']"
+
+
+def _string_end(path: str, i: int) -> int:
+    quote, i = path[i], i + 1
+    while i < len(path):
+        if path[i] == "\\":
+            i += 2
+        elif path[i] == quote:
+            return i + 1
+        else:
+            i += 1
+    raise PathError(f"cannot read JSON path {path!r} at position {i}: unterminated string")
+
+
+def _bracket_end(path: str, i: int) -> int:
+    depth = 0
+    while i < len(path):
+        char = path[i]
+        if char in "'\"":
+            i = _string_end(path, i)
+            continue
+        depth += char == "["
+        depth -= char == "]"
+        i += 1
+        if depth == 0:
+            return i
+    raise PathError(f"cannot read JSON path {path!r} at position {len(path)}: unbalanced '['")
+
+
+def _segments(path: str, start: int, out: _Text) -> int:
+    """Copy the segments of a path from ``start`` (after ``$`` or ``@``) to ``out``, normalised;
+    returns where the path ends."""
+    i = start
+    while i < len(path):
+        if path.startswith("..", i) or path[i] == ".":
+            dots = ".." if path.startswith("..", i) else "."
+            j = i + len(dots)
+            if j < len(path) and path[j] in "*[":
+                out.add(dots, i)
+                i = j
+                continue
+            end = j
+            while end < len(path) and (_NAME_CHAR.match(path[end]) or ord(path[end]) >= 0x80):
+                end += 1
+            name = path[j:end]
+            if not name:
+                return i
+            out.add(dots + name if _RFC_NAME.fullmatch(name) else dots.removesuffix(".") + _quoted(name), i)
+            i = end
+        elif path[i] == "[":
+            end = _bracket_end(path, i)
+            legacy = _LEGACY_EXISTS.fullmatch(path, i, end)
+            if legacy:
+                inner = _Text()
+                _segments(legacy.group(1), 1, inner)
+                test = "@" + inner.value()
+                out.add(f"[?({test} && {test} != null && length({test}) != 0)]", i)
+            else:
+                out.add("[", i)
+                _inner(path, i + 1, end - 1, out)
+                out.add("]", end - 1)
+            i = end
+        else:
+            return i
+    return i
+
+
+def _inner(path: str, i: int, end: int, out: _Text) -> None:
+    """The inside of brackets: relative and absolute paths normalised, strings copied as written."""
+    while i < end:
+        char = path[i]
+        if char in "'\"":
+            close = _string_end(path, i)
+            for k in range(i, close):
+                out.add(path[k], k)
+            i = close
+        elif char in "@$" and (i == 0 or not _NAME_CHAR.match(path[i - 1])):
+            out.add(char, i)
+            i = _segments(path, i + 1, out)
+        else:
+            out.add(char, i)
+            i += 1
+
+
+@functools.lru_cache(maxsize=1024)
+def _plan(path: str) -> tuple[_Stage, ...]:
     if not path.startswith("$"):
         raise PathError(f"a JSON path starts with '$': {path!r}")
-    steps: list[tuple[str, Any]] = []
-    pos = 1
-    while pos < len(path):
-        m = _TOKEN.match(path, pos)
-        if not m:
-            raise PathError(f"cannot read JSON path {path!r} at position {pos}")
-        key, index, star, quoted, f_key, f_value = m.groups()
-        if key is not None or quoted is not None:
-            steps.append(("key", key if key is not None else quoted))
-        elif index is not None:
-            steps.append(("index", int(index)))
-        elif star:
-            steps.append(("all", None))
-        else:
-            steps.append(("filter", (f_key, MISSING if f_value is None else json.loads(f_value.replace("'", '"')))))
-        pos = m.end()
-    return steps
+    text = _Text()
+    end = _segments(path, 1, text)
+    if end != len(path):
+        raise PathError(f"cannot read JSON path {path!r} at position {end}: unexpected {path[end]!r}")
+    normalised, origin = text.value(), text.origin
+    # split after each filter that an index follows: that index picks from the filter's matches
+    stages: list[_Stage] = []
+    cut = 0
+    for m in _INDEX.finditer(normalised):
+        before = normalised[cut:m.start()]
+        if not before.endswith("]") or "[?" not in before[before.rfind("[?"):] or not _closes_filter(before):
+            continue
+        stages.append(_Stage(_compile(path, "$" + before, origin[cut:m.start()]), int(m.group(1))))
+        cut = m.end()
+    stages.append(_Stage(_compile(path, "$" + normalised[cut:], origin[cut:]), None))
+    return tuple(stages)
+
+
+def _closes_filter(text: str) -> bool:
+    """Whether ``text`` ends with a complete ``[?...]`` segment."""
+    depth, i, last_open = 0, len(text) - 1, -1
+    while i >= 0:
+        depth += text[i] == "]"
+        depth -= text[i] == "["
+        if depth == 0:
+            last_open = i
+            break
+        i -= 1
+    return last_open >= 0 and text[last_open:last_open + 2] == "[?"
+
+
+def _compile(path: str, query: str, origin: list[int]) -> Any:
+    try:
+        return _ENV.compile(query)
+    except jsonpath.JSONPathError as exc:
+        index = getattr(getattr(exc, "token", None), "index", None)
+        position = origin[min(max(index - 1, 0), len(origin) - 1)] if isinstance(index, int) and origin else 0
+        reason = str(exc.args[0]) if exc.args else str(exc)
+        raise PathError(f"cannot read JSON path {path!r} at position {position}: {reason}") from None
+
+
+def finds_many(path: str) -> bool:
+    """Whether ``path`` finds a list of values (it is not a singular query, or not after its last pick)."""
+    many = False
+    for stage in _plan(path):
+        many = (many or not stage.query.singular_query()) and stage.pick is None
+    return many
 
 
 def find(value: Any, path: str) -> Any:
-    """The value at ``path``, or MISSING. A ``[*]`` or filter makes the result a list."""
-    current: list[Any] = [value]
+    """The value at ``path``, or MISSING; the list of values when the path can match several."""
+    nodes: list[Any] = [value]
     many = False
-    previous = None
-    for kind, arg in parse_path(path):
-        if kind == "index" and previous == "filter":
-            # `[?(...)][N]` picks the Nth match, not the Nth item inside each match.
-            current = [current[arg]] if -len(current) <= arg < len(current) else []
-            many, previous = False, kind
-            continue
-        previous = kind
-        nxt: list[Any] = []
-        for item in current:
-            by_key = kind == "key" and isinstance(item, dict) and arg in item
-            by_index = kind == "index" and isinstance(item, list) and -len(item) <= arg < len(item)
-            if by_key or by_index:
-                nxt.append(item[arg])
-            elif kind == "all" and isinstance(item, (list, dict)):
-                nxt.extend(item if isinstance(item, list) else item.values())
-                many = True
-            elif kind == "filter" and isinstance(item, list):
-                key, expected = arg
-                nxt.extend(e for e in item if isinstance(e, dict) and _matches(_dig(e, key), expected))
-                many = True
-        current = nxt
+    for stage in _plan(path):
+        nodes = [found for node in nodes for found in stage.query.findall(node)]
+        many = many or not stage.query.singular_query()
+        if stage.pick is not None:
+            pick = stage.pick
+            nodes = [nodes[pick]] if -len(nodes) <= pick < len(nodes) else []
+            many = False
     if many:
-        return current
-    return current[0] if current else MISSING
-
-
-def _matches(found: Any, expected: Any) -> bool:
-    """A filter's test: equal to the literal, or (``[?(@.key)]``, no literal) present and not empty."""
-    if expected is MISSING:
-        return found is not MISSING and found not in (None, "", [], {})
-    return bool(found == expected)
-
-
-def _dig(item: dict[str, Any], dotted: str) -> Any:
-    for part in dotted.split("."):
-        if not isinstance(item, dict) or part not in item:
-            return MISSING
-        item = item[part]
-    return item
+        return nodes
+    return nodes[0] if nodes else MISSING
 
 
 def _text(value: Any) -> str:
@@ -116,7 +238,10 @@ _TYPES = {"string": str, "number": (int, float), "integer": int, "boolean": bool
 def check(assertion: dict[str, Any], value: Any) -> str | None:
     """None when ``assertion`` holds for ``value``; otherwise what went wrong, readably."""
     path = assertion.get("path", "$")
-    actual = find(value, path)
+    try:
+        actual = find(value, path)
+    except PathError as exc:
+        return str(exc)
     shown = "nothing" if actual is MISSING else _text(actual)
     for name in CHECKS:
         if name not in assertion:

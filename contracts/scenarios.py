@@ -19,7 +19,7 @@ from mockserver.engine.oas_schema import SchemaCompiler, first_error
 from mockserver.engine.openapi import OperationView, SpecView
 from mockserver.engine.routing import Route, RouteCollision, RouteTable
 
-from .assertions import MISSING, check, find
+from .assertions import MISSING, PathError, check, find, finds_many
 from .safety import Redactor
 from .scenario_format import ScenarioError, bundled_scenarios, load_scenario, render, resolve
 from .webhooks import running_receiver
@@ -301,8 +301,11 @@ def capture(paths: dict[str, str], value: Any, scope: dict[str, Any]) -> str | N
     """Store what each (templated) path finds in ``value`` into ``scope``; the problem if one finds nothing."""
     for name, path_expr in paths.items():
         path = render(path_expr, scope)
-        found = find(value, path)
-        if found is MISSING or (found == [] and ("[*]" in path or "[?(" in path)):
+        try:
+            found = find(value, path)
+        except PathError as exc:
+            return f"capture {name}: {exc}"
+        if found is MISSING or (found == [] and finds_many(path)):
             return f"capture {name}: nothing at {path}"
         scope[name] = found
     return None

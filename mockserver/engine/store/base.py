@@ -25,7 +25,14 @@ Entity = dict[str, Any]
 @dataclass(frozen=True)
 class Filter:
     """``attribute op value`` on an entity's top-level attributes; op is eq, ne, in, prefix, contains,
-    gt, gte, lt, lte or exists; ``text`` (attribute "*") searches title and all string values."""
+    gt, gte, lt, lte or exists; ``text`` (attribute "*") searches title and all string values.
+
+    Search operators work on analysed text (``store/text.py``: lower-cased words and whole values) at
+    a dotted attribute path, arrays matching when any item does: ``match`` (value: a term or phrase),
+    ``wildcard`` (value: a pattern with ``*``/``?``, ``\\`` escapes), ``fuzzy`` (value: ``(term,
+    max_edits)``), ``range`` (value: ``(low, high, include_low, include_high)``, None for open) and
+    ``present`` (a non-null value). ``match``, ``wildcard`` and ``fuzzy`` also take attribute "*":
+    every string value of the entity."""
 
     attribute: str
     op: str

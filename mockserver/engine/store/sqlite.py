@@ -17,6 +17,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 from ..jsontext import dumps, loads
+from . import text
 from .base import Entity, Filter, Page, Query, Relation, Store, iter_relations
 
 SNAPSHOT_FORMAT = "epilot-mock-snapshot"
@@ -93,6 +94,8 @@ class SQLiteStore(Store):
         self.conn.execute("PRAGMA busy_timeout=30000")
         # SQLite's lower() folds ASCII only; text search must match "Ökostrom" with "ökostrom".
         self.conn.create_function("ulower", 1, _unicode_lower, deterministic=True)
+        for name, arity, function in _TEXT_FUNCTIONS:
+            self.conn.create_function(name, arity, function, deterministic=True)
         self.conn.executescript(_SCHEMA_SQL)
         self._pristine: sqlite3.Connection | None = None
         self._writes = 0
@@ -205,8 +208,9 @@ class SQLiteStore(Store):
             return
         if replace:
             self.conn.executemany("DELETE FROM terms WHERE id = ?", [(e["_id"],) for e in entities])
-        self.conn.executemany("INSERT OR IGNORE INTO terms(attr, value, id) VALUES (?,?,?)",
-                              [(a, v, e["_id"]) for e in entities for a in attrs for v in _string_terms(e, a)])
+        rows = [(a, v, e["_id"]) for e in entities for a in attrs
+                for v in (_tokens_at(e, a[1:]) if a.startswith("~") else _string_terms(e, a))]
+        self.conn.executemany("INSERT OR IGNORE INTO terms(attr, value, id) VALUES (?,?,?)", rows)
 
     def _ensure_terms(self, attributes: set[str]) -> None:
         """Build the inverted index of each attribute not indexed yet, from the stored documents."""
@@ -216,6 +220,14 @@ class SQLiteStore(Store):
                 return
             with self.transaction():
                 for attr in sorted(missing):
+                    if attr.startswith("~"):  # analysed tokens of a searched path (see text.py)
+                        first = f'$."{attr[1:].split(".", 1)[0]}"'
+                        self.conn.execute(
+                            "INSERT OR IGNORE INTO terms(attr, value, id) SELECT ?, j.value, e.id "
+                            "FROM entities e, json_each(qtokens(e.doc -> ?, ?)) j WHERE e.doc -> ? IS NOT NULL",
+                            (attr, first, attr[1:], first))
+                        self.conn.execute("INSERT OR IGNORE INTO term_attrs(attr) VALUES (?)", (attr,))
+                        continue
                     path, key = f'$."{attr}"', f'$."{_value_key(attr)}"'
                     self.conn.execute(
                         "INSERT OR IGNORE INTO terms(attr, value, id) "
@@ -231,6 +243,7 @@ class SQLiteStore(Store):
     def _indexed_equalities(self, clauses: Any) -> frozenset[str]:
         """Attributes of the string equalities in ``clauses`` that the terms index serves (built now)."""
         wanted = {f.attribute for f in _filters(clauses) if _term_eligible(f)}
+        wanted |= {"~" + f.attribute for f in _filters(clauses) if _token_indexed(f)}
         if wanted:
             self._ensure_terms(wanted)
         return frozenset(wanted)
@@ -331,7 +344,8 @@ class SQLiteStore(Store):
         args: list[Any] = []
         indexed = self._indexed_equalities(query.all_of)
         selective = query.ids is not None or any(
-            c.attribute in indexed and _term_eligible(c) for c in _conjuncts(query.all_of))
+            (c.attribute in indexed and _term_eligible(c)) or (_token_indexed(c) and c.op == "match")
+            for c in _conjuncts(query.all_of))
         if query.schemas:
             # With ids or an indexed equality, the unary plus keeps SQLite from walking the (far
             # larger) schema index instead of looking those ids up.
@@ -561,6 +575,8 @@ def _clause(clause: Any, indexed: frozenset[str] = frozenset()) -> tuple[str, li
 
 
 def _filter(f: Filter, indexed: frozenset[str] = frozenset()) -> tuple[str, list[Any]]:
+    if f.op in _SEARCH_OPS:
+        return _search_filter(f, indexed)
     if f.attribute == "*":  # free text: title or any value in the document
         term = f"%{str(f.value).lower()}%"
         return "(ulower(title) LIKE ? OR ulower(doc) LIKE ?)", [term, term]
@@ -592,10 +608,112 @@ def _filter(f: Filter, indexed: frozenset[str] = frozenset()) -> tuple[str, list
     raise ValueError(f"unknown filter operator '{f.op}'")
 
 
+# -- search operators (analysed text, see text.py) ------------------------------------------------
+
+_SEARCH_OPS = ("match", "wildcard", "fuzzy", "range", "present")
+
+
+def _token_indexed(f: Filter) -> bool:
+    return f.op in ("match", "wildcard", "fuzzy") and f.attribute != "*" and bool(_SAFE_ATTR.match(f.attribute))
+
+
+def _like_escape(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _search_filter(f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
+    spec = dumps(f.value).decode()
+    if f.attribute == "*":  # every string value of the document
+        if f.op not in ("match", "wildcard", "fuzzy"):
+            raise ValueError(f"'{f.op}' needs an attribute")
+        sql, args = f"qmatch(doc, '*', '{f.op}', ?)", [spec]  # path '*': every string
+        hint = _literal_hint(f)
+        if hint:  # a cheap superset first, in SQLite's own LIKE (ASCII case-insensitive; '_' for the rest)
+            like = "".join(c if c.isascii() else "_" for c in _like_escape(hint))
+            sql, args = f"doc LIKE ? ESCAPE '\\' AND {sql}", [f"%{like}%", spec]
+        return sql, args
+    if not _SAFE_ATTR.match(f.attribute):
+        raise ValueError(f"unsupported attribute name '{f.attribute}'")
+    first = f.attribute.split(".", 1)[0]
+    scan = f"qmatch(doc -> '$.\"{first}\"', ?, '{f.op}', ?)", [f.attribute, spec]
+    key = "~" + f.attribute
+    if key not in indexed or f.op not in ("match", "wildcard", "fuzzy"):
+        return scan
+    lookup = "id IN (SELECT id FROM terms WHERE attr = ? AND "
+    if f.op == "match":
+        keys, exact = text.term_plan(str(f.value))
+        sql = f"{lookup}value IN ({','.join('?' * len(keys))}))"
+        if exact:
+            return sql, [key, *keys]
+        return f"{sql} AND {scan[0]}", [key, *keys, *scan[1]]
+    if f.op == "wildcard":
+        prefix = text.wildcard_prefix(str(f.value))
+        if prefix:
+            return (f"{lookup}value >= ? AND value < ? AND qglob(?, value))",
+                    [key, prefix, prefix + "\U0010ffff", f.value])
+        return f"{lookup}qglob(?, value))", [key, f.value]
+    term, limit = f.value
+    folded = text.fold(str(term))
+    return (f"{lookup}length(value) BETWEEN ? AND ? AND qfuzzy(?, ?, value))",
+            [key, len(folded) - limit, len(folded) + limit, folded, limit])
+
+
+def _literal_hint(f: Filter) -> str | None:
+    """A word that every match's document text contains (for a LIKE pre-filter), if there is one."""
+    if f.op == "match":
+        found = text.words(str(f.value))
+        return max(found, key=len) if found else None
+    if f.op == "wildcard":
+        found = text.words(text.wildcard_prefix(str(f.value)))
+        return found[0] if len(found) == 1 and text.wildcard_prefix(str(f.value)) == found[0] else None
+    return None
+
+
+def _values(value_json: str, path: str) -> list[Any]:
+    """The values at a dotted ``path`` given the JSON of its first attribute (``doc -> '$."first"'``)."""
+    parts = path.split(".")
+    return text.values_at({parts[0]: loads(value_json)}, parts)
+
+
+def _qmatch(value_json: str | None, path: str, op: str, spec_json: str) -> int:
+    if value_json is None:
+        return 0
+    spec = loads(spec_json)
+    values: Any = text.strings(loads(value_json)) if path == "*" else _values(value_json, path)
+    if op == "present":
+        return int(any(v is not None for v in values))
+    if op == "match":
+        return int(any(text.match_term(spec, v) for v in values))
+    if op == "wildcard":
+        return int(any(text.match_wildcard(spec, v) for v in values))
+    if op == "fuzzy":
+        return int(any(text.match_fuzzy(spec[0], spec[1], v) for v in values))
+    if op == "range":
+        return int(any(text.in_range(*spec, v) for v in values))
+    return 0
+
+
+def _qtokens(value_json: str | None, path: str) -> str:
+    if value_json is None:
+        return "[]"
+    values = _values(value_json, path)
+    return dumps(sorted({t for v in values for t in text.tokens(v)})).decode()
+
+
+def _tokens_at(entity: Entity, attribute: str) -> set[str]:
+    return {t for v in text.values_at(entity, attribute.split(".")) for t in text.tokens(v)}
+
+
+_TEXT_FUNCTIONS: tuple[tuple[str, int, Any], ...] = (
+    ("qmatch", 4, _qmatch),
+    ("qtokens", 2, _qtokens),
+    ("qglob", 2, lambda pattern, token: int(text.match_wildcard_token(pattern, token))),
+    ("qfuzzy", 3, lambda term, limit, token: int(text.edit_distance_within(term, token, limit))),
+)
+
+
 def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-def _value_key(attribute: str) -> str:
-    """The key that holds the value inside items of a multi-value attribute (email -> email)."""
-    return {"emails": "email", "phones": "phone"}.get(attribute, attribute)
+_value_key = text.value_key
