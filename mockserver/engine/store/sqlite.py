@@ -689,7 +689,8 @@ def _qmatch(value_json: str | None, path: str, op: str, spec_json: str) -> int:
     if op == "fuzzy":
         return int(any(text.match_fuzzy(spec[0], spec[1], v) for v in values))
     if op == "range":
-        return int(any(text.in_range(*spec, v) for v in values))
+        low, high, include_low, include_high = spec
+        return int(any(text.in_range(low, high, include_low, include_high, v) for v in values))
     return 0
 
 
