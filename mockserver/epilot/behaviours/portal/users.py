@@ -320,7 +320,7 @@ def resend_partner_invitation(call: Any) -> Any:
     partner = _partner(call)
     item = _partner_item(partner)
     if "email" not in item:
-        raise Reject("bad_request", f"partner {partner['_id']} has no email to invite")
+        raise Reject("forbidden", f"partner {partner['_id']} has no email to invite")
     send_mail(call, item["email"], "Einladung zum Partnerportal", "partner_invitation", partner_id=partner["_id"])
     return call.json({"message": "Invitation resent successfully"})
 
