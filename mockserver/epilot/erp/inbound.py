@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .mapping import MappingResult
+from .mapping import MappingResult, reading_number, reading_problems
 
 READING_KIND = "meter_reading"
 
@@ -49,7 +49,8 @@ def _resolve_relation(store: Any, value: dict[str, Any], existing: Any, warnings
 
 def apply_result(result: MappingResult, *, store: Any, world: Any, source: str) -> dict[str, Any]:
     """Write a mapping result to the world; returns a summary ({created, updated, deleted, readings, warnings})."""
-    summary: dict[str, Any] = {"created": [], "updated": [], "deleted": [], "readings": [], "warnings": []}
+    summary: dict[str, Any] = {"created": [], "updated": [], "deleted": [], "readings": [], "readings_deleted": 0,
+                               "warnings": []}
     for update in result.entity_updates:
         slug, unique_ids = update["entity_slug"], update.get("unique_identifiers") or {}
         matches = _find(store, slug, unique_ids)
@@ -89,18 +90,36 @@ def apply_result(result: MappingResult, *, store: Any, world: Any, source: str) 
             if not counters:
                 raise ApplyError(f"meter reading: no meter counter with {counter_ids}")
             counter = counters[0]
-        reading = dict(update.get("attributes") or {})
+        attributes = dict(update.get("attributes") or {})
+        if update.get("mode") == "delete":
+            summary["readings_deleted"] += _delete_reading(store, meter["_id"], attributes)
+            continue
+        problems = reading_problems(attributes)
+        if problems:
+            raise ApplyError("meter reading " + "; ".join(problem for _, problem in problems))
+        reading = {**attributes, "value": reading_number(attributes["value"])}
         reading.update({"meter_id": meter["_id"], "status": reading.get("status") or "valid"})
         if counter is not None:
             reading["counter_id"] = counter["_id"]
             reading.setdefault("direction", counter.get("direction", "feed-out"))
-        store.record_put(READING_KIND, str(reading.get("external_id") or world.new_id()), reading, parent=meter["_id"])
+        store.record_put(READING_KIND, str(reading["external_id"]), reading, parent=meter["_id"])
         if counter is not None and str(reading.get("timestamp", "")) >= str(counter.get("last_reading_date") or ""):
             store.put({**counter, "last_reading": reading.get("value"), "last_reading_date": reading.get("timestamp"),
                        "_updated_at": world.now()})
         summary["readings"].append({"reading": reading, "meter": meter})
     summary["warnings"] += [f"{w.get('entity_schema')} {w.get('field')}: {w.get('message')}" for w in result.warnings]
     return summary
+
+
+def _delete_reading(store: Any, meter_id: str, attributes: dict[str, Any]) -> int:
+    """Delete the meter's reading that an inbound event wrote with this ``external_id``."""
+    external_id = attributes.get("external_id")
+    if not isinstance(external_id, str) or not external_id:
+        raise ApplyError("meter reading delete: `external_id` must be a non-empty string")
+    stored = store.record_get(READING_KIND, external_id)
+    if stored is None or stored.get("meter_id") != meter_id:
+        return 0
+    return int(store.record_delete(READING_KIND, external_id))
 
 
 def _title(entity: dict[str, Any]) -> str:
