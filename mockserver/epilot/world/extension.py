@@ -221,6 +221,8 @@ def install_world(builder: Builder) -> WorldServices:
     builder.admin_route("GET", "/outbox", _admin_outbox)
     builder.admin_route("GET", "/erp/environments", _admin_get_environment)
     builder.admin_route("PUT", "/erp/environments", _admin_put_environment)
+    builder.admin_route("PUT", "/erp/files", _admin_put_file)
+    builder.admin_route("GET", "/erp/files", _admin_list_files)
 
     async def close() -> None:
         if world.outbound is not None:
@@ -277,6 +279,27 @@ async def _admin_put_environment(request: Request, services: Services) -> dict[s
     values = {str(k): str(v) for k, v in data.items()}
     world_of(services).store.record_put("erp_environment", integration_id, values)
     return {"integration_id": integration_id, "values": values}
+
+
+async def _admin_put_file(request: Any, services: Any) -> dict[str, Any]:
+    """The mock's S3 for ERP imports: the raw body is stored under ``?bucket=&key=``."""
+    from mockserver.engine.admin import AdminInputError
+
+    from ..erp.imports import store_file
+
+    bucket, key = request.query_params.get("bucket"), request.query_params.get("key")
+    if not bucket or not key:
+        raise AdminInputError("give ?bucket=...&key=... and the file as the request body")
+    world = world_of(services)
+    return store_file(world.store, bucket, key, await request.body(), world.now())
+
+
+def _admin_list_files(request: Any, services: Any) -> dict[str, Any]:
+    from ..erp.imports import FILE_KIND
+
+    files = [{k: v for k, v in f.items() if k != "content"}
+             for f in world_of(services).store.record_list(FILE_KIND, newest_first=True)]
+    return {"files": files, "count": len(files)}
 
 
 # Availability rules of regional products (CSV as `$validateAvailabilityFile` reads it), by product code.
