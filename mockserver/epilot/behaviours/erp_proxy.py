@@ -24,8 +24,8 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "prox
 
 def _secure_proxy(call: Any) -> dict[str, Any]:
     record = use_case(call)
-    if record.get("type") != "secure_proxy":
-        raise Reject("bad_request", f"use case {record['id']} is an {record.get('type')} use case, not a secure proxy")
+    if record.get("type") != "secure_proxy":  # no such secure proxy: its whitelist does not exist
+        raise Reject("not_found", f"use case {record['id']} is an {record.get('type')} use case, not a secure proxy")
     return record
 
 

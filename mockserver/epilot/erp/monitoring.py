@@ -32,8 +32,8 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def iso(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """RFC 3339 in UTC with milliseconds (years below 1000 keep their four digits)."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def in_range(stamp: Any, query: dict[str, Any]) -> bool:

@@ -32,7 +32,7 @@ OPEN = ("ready", "leased")
 
 def _plus_days(iso: str, days: int) -> str:
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(days=days)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def visibility_timeout(store: Any, integration_id: str) -> int:
