@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from contracts.pytest_plugin import free_port, serve_in_thread
+from contracts.serving import free_port, serve_in_thread
 from mockserver.engine.app import MockConfig, create_app
 
 from .conftest import ORG
@@ -138,7 +138,7 @@ class Receiver:
 def test_webhook_deliveries_that_fail_every_retry_are_dead_lettered_and_redriven():
     receiver = Receiver()
     with serve_in_thread(receiver.app, free_port()) as hook_base, \
-            TestClient(create_app(MockConfig(webhook_retries=2, webhook_backoff=0.05))) as client:
+            TestClient(create_app(MockConfig(options={"webhook_retries": 2, "webhook_backoff": 0.05}))) as client:
         created = client.post("/v2/integrations", headers=ORG, json={"name": "hooks", "use_cases": [
             {"name": "Contacts", "slug": "contacts", "type": "outbound", "enabled": True, "configuration": {
                 "event_catalog_event": "ContactUpdated", "mappings": [{"name": "sap", "enabled": True, "delivery": {

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from contracts.pytest_plugin import free_port, serve_in_thread
+from contracts.serving import free_port, serve_in_thread
 from mockserver.engine.app import MockConfig, create_app
 
 from .conftest import ORG

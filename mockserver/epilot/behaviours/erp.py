@@ -1,7 +1,7 @@
 """ERP Integration API behaviours: integrations (v2) and use cases, inbound events (v2) that change the
 world, the mapping simulation, event query and replay, monitoring (v2) and ACKs of webhook deliveries.
 
-The other operations live beside this module (``erp_*.py``), registered on the same behaviour set.
+The other operations live beside this module (``erp_*.py``) and fill the same behaviour set.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from ..erp import MappingError, PayloadError, map_event
 from ..erp.monitoring import monitoring_stats, query_monitoring
 from . import common as c
 from .erp_common import (
@@ -22,6 +21,7 @@ from .erp_common import (
     integration_fields,
     limit_of,
     page_after,
+    simulate,
     store_use_case,
     use_case,
     use_cases,
@@ -124,17 +124,6 @@ def process_erp_updates_events(call: Any) -> Any:
     return call.json({"results": results})
 
 
-def simulate(config: Any, payload: Any, fmt: str) -> dict[str, Any]:
-    """The simulation response for an inbound configuration and a payload (400 / 422 as documented)."""
-    try:
-        result = map_event(config, payload, format=fmt)
-    except PayloadError as exc:
-        raise Reject("bad_request", f"payload: {exc}") from None
-    except MappingError as exc:
-        raise Reject("unprocessable", str(exc)) from None
-    return result.to_simulation_response()
-
-
 @erp_operation("simulateMappingV2", reads_only=True)
 def simulate_mapping(call: Any) -> Any:
     body = call.body
@@ -210,15 +199,3 @@ def acknowledge_tracking(call: Any) -> Any:
         raise Reject("not_found", f"unknown ack_id {ack_id}")
     return call.json({"message": f"Delivery {delivery['id']} acknowledged"})
 
-
-# The other ERP operations register on the same behaviour set.
-from . import (  # noqa: E402,F401
-    erp_events,
-    erp_imports,
-    erp_integrations,
-    erp_monitoring,
-    erp_notifications,
-    erp_outbound_queue,
-    erp_proxy,
-    erp_types,
-)

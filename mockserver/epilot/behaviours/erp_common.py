@@ -17,7 +17,7 @@ from typing import Any
 from mockserver.engine.errors import Reject, choose_status
 from mockserver.engine.jsontext import dumps
 
-from ..erp import MappingError, compile_mapping
+from ..erp import MappingError, PayloadError, compile_mapping, map_event
 from . import BehaviourSet
 from . import common as c
 
@@ -33,7 +33,9 @@ HISTORY_KIND = "erp_use_case_history"
 def erp_operation(operation_id: str, *, reads_only: bool = False) -> Callable[[Any], Any]:
     """Register a behaviour whose calls are kept in the access log of the integration they name.
 
-    A rejected write is undone (its own savepoint) while its access log entry stays."""
+    A rejected write is undone (its own savepoint) while its access log entry stays. ``reads_only``
+    runs the behaviour without the store's write lock: reads, and calls that wait on the network and
+    write only single records (monitoring entries), each atomic on its own."""
 
     def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         @functools.wraps(fn)
@@ -203,3 +205,14 @@ def limit_of(value: Any, default: int, maximum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         return default
     return min(value, maximum)
+
+
+def simulate(config: Any, payload: Any, fmt: str) -> dict[str, Any]:
+    """The simulation response for an inbound configuration and a payload (400 / 422 as documented)."""
+    try:
+        result = map_event(config, payload, format=fmt)
+    except PayloadError as exc:
+        raise Reject("bad_request", f"payload: {exc}") from None
+    except MappingError as exc:
+        raise Reject("unprocessable", str(exc)) from None
+    return result.to_simulation_response()

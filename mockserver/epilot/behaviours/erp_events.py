@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import common as c
-from .erp import simulate
-from .erp_common import erp_operation, integration
+from .erp_common import behaviours, erp_operation, integration, simulate
 from .erp_inbound import process_event
 from .erp_integrations import mapped_integration
 
@@ -65,7 +64,7 @@ def simulate_mapping_v1(call: Any) -> Any:
     return call.json(simulate(table[object_type], body["payload"], body["format"]))
 
 
-@erp_operation("triggerErp")
+@erp_operation("triggerErp", reads_only=True)  # no write lock while the webhook answers
 async def trigger_erp(call: Any) -> Any:
     body = call.body
     st = c.store(call)
@@ -103,3 +102,5 @@ def _failed(world: Any, code: str, message: str) -> dict[str, Any]:
     now = world.now()
     return {"status": "failed", "code": code, "message": message, "start_date": now, "end_date": now,
             "event_id": world.new_id()}
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

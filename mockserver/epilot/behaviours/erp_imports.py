@@ -15,7 +15,7 @@ from mockserver.engine.errors import Reject
 from ..erp import imports
 from ..erp.mapping import MappingError
 from . import common as c
-from .erp_common import erp_operation, limit_of, page_after, use_cases
+from .erp_common import behaviours, erp_operation, limit_of, page_after, use_cases
 from .erp_inbound import process_event
 
 IMPORT_KIND = "erp_import"
@@ -207,3 +207,5 @@ def abort_erp_import(call: Any) -> Any:
         raise Reject("conflict", f"import {job['import_id']} is {job['status']}; it cannot be aborted")
     job["status"] = "CANCELLED"
     return call.json(_save(call, job), status=202)
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

@@ -13,7 +13,16 @@ from typing import Any
 from mockserver.engine.errors import Reject
 
 from . import common as c
-from .erp_common import delete_integration_records, erp_operation, history, integration, page_after, use_case, use_cases
+from .erp_common import (
+    behaviours,
+    delete_integration_records,
+    erp_operation,
+    history,
+    integration,
+    page_after,
+    use_case,
+    use_cases,
+)
 
 DOC_KIND = "erp_doc"
 APP_MAPPING_KIND = "erp_app_mapping"
@@ -181,3 +190,5 @@ def _forget_app(call: Any, integration_id: str, app_id: str, key: str) -> None:
     if record and app_id in (record.get("app_ids") or []):
         st.record_put("erp_integration", integration_id,
                       {**record, "app_ids": [a for a in record["app_ids"] if a != app_id]})
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

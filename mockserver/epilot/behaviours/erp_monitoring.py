@@ -4,19 +4,19 @@ correlation id, and spans reported from outside epilot."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from mockserver.engine.errors import Reject
 
 from ..erp import monitoring, traffic
 from . import common as c
-from .erp_common import erp_operation, integration, use_cases
+from .erp_common import behaviours, erp_operation, integration, use_cases
 from .erp_inbound import EVENT_KIND
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _now(call: Any) -> datetime:
+    return c.world(call).clock.now()
 
 
 @erp_operation("queryInboundMonitoringEvents", reads_only=True)
@@ -40,13 +40,13 @@ def get_monitoring_stats(call: Any) -> Any:
 @erp_operation("getMonitoringTimeSeries", reads_only=True)
 def get_monitoring_time_series(call: Any) -> Any:
     owner = integration(call)
-    return call.json(traffic.time_series(c.store(call), owner["id"], c.world(call).org_id, call.body, _now()))
+    return call.json(traffic.time_series(c.store(call), owner["id"], c.world(call).org_id, call.body, _now(call)))
 
 
 @erp_operation("getMonitoringTimeSeriesV2", reads_only=True)
 def get_monitoring_time_series_v2(call: Any) -> Any:
     owner = integration(call)
-    return call.json(monitoring.time_series_v2(c.store(call), owner["id"], call.body, _now()))
+    return call.json(monitoring.time_series_v2(c.store(call), owner["id"], call.body, _now(call)))
 
 
 @erp_operation("queryAccessLogs", reads_only=True)
@@ -88,3 +88,5 @@ def ingest_external_monitoring_events(call: Any) -> Any:
     owner = integration(call)
     slugs = {u["slug"]: u for u in use_cases(call, owner["id"]) if u.get("slug")}
     return call.json(monitoring.ingest_external(c.world(call), owner["id"], call.body["events"], slugs), status=202)
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

@@ -7,13 +7,13 @@ from typing import Any
 
 from ..erp import notifications
 from . import common as c
-from .erp_common import erp_operation, integration, limit_of, page_after
+from .erp_common import behaviours, erp_operation, integration, limit_of, page_after
 
 
 @erp_operation("getNotificationStatus")
 def get_notification_status(call: Any) -> Any:
     owner = integration(call)
-    return call.json(notifications.evaluate(c.world(call), owner, notifications.now_utc(),
+    return call.json(notifications.evaluate(c.world(call), owner, c.world(call).clock.now(),
                                             with_baseline=call.params.get("include") == "baseline_series"))
 
 
@@ -21,7 +21,7 @@ def get_notification_status(call: Any) -> Any:
 def list_notification_history(call: Any) -> Any:
     owner = integration(call)
     w = c.world(call)
-    notifications.evaluate(w, owner, notifications.now_utc(), with_baseline=False)
+    notifications.evaluate(w, owner, c.world(call).clock.now(), with_baseline=False)
     items = c.store(call).record_list(notifications.HISTORY_KIND, parent=owner["id"], newest_first=True)
     if call.params.get("type"):
         items = [i for i in items if i["type"] == call.params["type"]]
@@ -47,3 +47,5 @@ def test_send_notification(call: Any) -> Any:
                                 context={"test": True, "kind": body["kind"], "channels": channels}, to=[to])
     return call.json({"sent": True, "recipient": to, "channels": channels, "notification_id": item["id"]},
                      status=202)
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

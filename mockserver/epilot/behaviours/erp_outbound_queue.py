@@ -8,7 +8,7 @@ from typing import Any
 from ..erp import queue
 from ..erp.outbound import DELIVERY_KIND
 from . import common as c
-from .erp_common import erp_operation, integration, limit_of, page_after, use_cases
+from .erp_common import behaviours, erp_operation, integration, limit_of, page_after, use_cases
 
 
 @erp_operation("pollOutboundMessages")
@@ -109,7 +109,7 @@ def _status(call: Any, owner: dict[str, Any], record: dict[str, Any], by_slug: d
     if config.get("event_catalog_event"):
         out["eventCatalogEvent"] = config["event_catalog_event"]
     if any((m.get("delivery") or {}).get("type") == "poll" for m in mappings):
-        poll = queue.status(c.store(call), owner["id"], record["id"])
+        poll = queue.status(c.store(call), owner["id"], record["id"], c.world(call).clock.now())
         out["poll"] = poll
         if poll["blocked"]:
             conflicts.append({"type": "stream_blocked", "message": "a poison message blocks the stream; unblock it"})
@@ -146,3 +146,5 @@ def _file_proxy_target(mapping: dict[str, Any], by_slug: dict[str, Any]) -> dict
     if reason:
         out["unresolved_reason"] = reason
     return out
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

@@ -16,7 +16,7 @@ from ..erp import managed_calls, typegen
 from ..erp.forwarding import ForwardFailed, ForwardRefused, send, whitelist_refusal
 from ..erp.monitoring import record_monitoring
 from . import common as c
-from .erp_common import erp_operation, history, integration, keep_history, limit_of, use_case, use_cases
+from .erp_common import behaviours, erp_operation, history, integration, keep_history, limit_of, use_case, use_cases
 
 _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-authenticate", "te", "trailer",
                "content-length", "content-encoding"}
@@ -111,7 +111,7 @@ def _pick_proxy(call: Any, owner: dict[str, Any], body: dict[str, Any]) -> dict[
     return proxies[0]
 
 
-@erp_operation("secureProxy")
+@erp_operation("secureProxy", reads_only=True)  # no write lock while the upstream answers
 async def secure_proxy(call: Any) -> Any:
     body = call.body
     owner = integration(call, body["integration_id"], kind="forbidden")
@@ -175,7 +175,7 @@ def _integration_whitelist_refusal(call: Any, owner: dict[str, Any], url: str) -
     return None if any(r is None for r in refusals) else f"{refusals[0]} of any secure proxy of the integration"
 
 
-@erp_operation("managedCallExecute")
+@erp_operation("managedCallExecute", reads_only=True)  # likewise
 async def managed_call_execute(call: Any) -> Any:
     body = call.body
     owner = integration(call, body["integration_id"])
@@ -252,3 +252,5 @@ async def _token(call: Any, token_request: dict[str, Any]) -> str:
         raise managed_calls.CallError("AUTH_FAILED", f"the token endpoint answered {response.status_code} "
                                                      "without an access_token")
     return token
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..erp import typegen
 from . import common as c
-from .erp_common import erp_operation, integration, use_cases
+from .erp_common import behaviours, erp_operation, integration, use_cases
 
 
 def _previews(call: Any, owner: dict[str, Any]) -> list[dict[str, Any]]:
@@ -82,3 +82,5 @@ def commit_types(call: Any) -> Any:
                 for p in _previews(call, owner)}
     st.record_put(typegen.SNAPSHOT_KIND, owner["id"], snapshot)
     return call.json({"committed": True, "warnings": warnings})
+
+__all__ = ["behaviours"]  # this module fills the ERP Integration behaviour set

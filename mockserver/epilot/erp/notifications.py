@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .monitoring import iso, log, parse_time
@@ -186,6 +186,3 @@ def record(world: Any, integration: dict[str, Any], *, kind: str, transition: st
     world.store.record_put(HISTORY_KIND, item["id"], item, parent=integration["id"])
     return item
 
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

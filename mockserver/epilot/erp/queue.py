@@ -17,7 +17,6 @@ Records: ``erp_outbound_message`` (parent: integration), ``erp_outbound_stream``
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,7 +94,7 @@ def poll(world: Any, integration_id: str, limit: int) -> dict[str, Any]:
     visibility = visibility_timeout(store, integration_id)
     leased: list[dict[str, Any]] = []
     more = False
-    now = time.time()
+    now = world.clock.time()
     busy: set[str] = set()
     for message in messages(store, integration_id):
         if state["blocked_by"] is not None:
@@ -190,15 +189,15 @@ def redrive_message(world: Any, message: dict[str, Any]) -> None:
     store.record_put(MESSAGE_KIND, message["id"], message, parent=message["integration_id"])
 
 
-def status(store: Any, integration_id: str, use_case_id: str) -> dict[str, Any]:
-    """The poll part of a use case's outbound status."""
+def status(store: Any, integration_id: str, use_case_id: str, now: datetime) -> dict[str, Any]:
+    """The poll part of a use case's outbound status (ages as of ``now``)."""
     state = stream(store, integration_id)
     own = [m for m in messages(store, integration_id) if m["use_case_id"] == use_case_id]
     waiting = [m for m in own if m["state"] in OPEN]
     oldest = None
     if waiting:
         enqueued = datetime.fromisoformat(waiting[0]["enqueued_at"].replace("Z", "+00:00"))
-        oldest = max(0, int((datetime.now(UTC) - enqueued).total_seconds()))
+        oldest = max(0, int((now - enqueued).total_seconds()))
     return {"queue_depth": len(waiting), "oldest_unconsumed_age_seconds": oldest,
             "last_poll_at": state["last_poll_at"], "last_ack_at": state["last_ack_at"],
             "blocked": state["blocked_by"] is not None and any(m["id"] == state["blocked_by"] for m in own),
