@@ -72,3 +72,53 @@ def test_a_reading_for_an_unknown_meter_fails_its_event(fresh_client, integratio
     results = fresh_client.post("/v2/erp/updates/events", headers=ORG, json={
         "integration_id": integration, "events": [_event({"id": "R-9", "v": 1, "meter": "NOPE"})]}).json()["results"]
     assert results[0]["status"] == "error" and "no meter" in results[0]["message"]
+
+
+PRUNE_CONFIG = {
+    "entities": [
+        {"entity_schema": "contract", "unique_ids": ["contract_number"], "fields": [
+            {"attribute": "contract_number", "field": "number"}]},
+        {"entity_schema": "meter", "unique_ids": ["meter_number"],
+         "jsonataExpression": "meters.{'id': id, 'contract': $$.number}",
+         "mode": "upsert-prune-scope-delete",
+         "scope": {"scope_mode": "relations", "schema": "contract",
+                   "unique_ids": [{"attribute": "contract_number", "field": "number"}]},
+         "fields": [{"attribute": "meter_number", "field": "id"},
+                    {"attribute": "contract", "relations": {"operation": "_set", "items": [
+                        {"entity_schema": "contract", "unique_ids": [
+                            {"attribute": "contract_number", "field": "contract"}]}]}}]}],
+    "meter_readings": [{
+        "jsonataExpression": "readings", "mode": "upsert-prune-scope", "scope": {"source": "ERP"},
+        "meter": {"unique_ids": [{"attribute": "meter_number", "field": "meter"}]},
+        "fields": [{"attribute": "external_id", "field": "id"}, {"attribute": "timestamp", "field": "at"},
+                   {"attribute": "value", "field": "v"}, {"attribute": "source", "constant": "ERP"}]}],
+}
+
+
+def test_prune_scopes_delete_what_the_erp_no_longer_sends(fresh_client):
+    created = fresh_client.post("/v2/integrations", headers=ORG, json={"name": "prune", "use_cases": [
+        {"name": "Contracts", "slug": "contracts", "type": "inbound", "enabled": True,
+         "configuration": PRUNE_CONFIG}]}).json()
+
+    def push(meters, readings):
+        event = {"event_type": "UPDATE", "object_type": "contracts", "timestamp": "2026-11-01T08:00:00Z",
+                 "format": "json", "payload": {"number": "PRUNE-1", "meters": [{"id": m} for m in meters],
+                                               "readings": readings}}
+        results = fresh_client.post("/v2/erp/updates/events", headers=ORG, json={
+            "integration_id": created["id"], "events": [event]}).json()["results"]
+        assert results[0]["status"] == "success", results
+
+    def meters():
+        found = fresh_client.post("/v1/entity:search", headers=ORG,
+                                  json={"q": "_schema:meter AND meter_number:PRUNE*", "limit": 10}).json()
+        return sorted(m["meter_number"] for m in found["results"])
+
+    reading = {"meter": "PRUNE-M1", "at": "2026-10-31T23:00:00Z"}
+    push(["PRUNE-M1", "PRUNE-M2"], [{**reading, "id": "PR-1", "v": 1}, {**reading, "id": "PR-2", "v": 2}])
+    assert meters() == ["PRUNE-M1", "PRUNE-M2"]
+    m1 = fresh_client.post("/v1/entity:search", headers=ORG,
+                           json={"q": "_schema:meter AND meter_number:PRUNE-M1"}).json()["results"][0]["_id"]
+    assert sorted(r["external_id"] for r in stored_readings(fresh_client, m1)) == ["PR-1", "PR-2"]
+    push(["PRUNE-M1"], [{**reading, "id": "PR-1", "v": 1}])
+    assert meters() == ["PRUNE-M1"]
+    assert [r["external_id"] for r in stored_readings(fresh_client, m1)] == ["PR-1"]
