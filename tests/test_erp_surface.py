@@ -193,8 +193,10 @@ def test_access_logs_keep_the_calls_made_for_an_integration(erp):
                                                               "events": [event("K-7301")]})
     assert client.put(f"/v1/integrations/{integration_id}/use-cases/{integration['use_cases'][0]['id']}",
                       headers=ORG, json={"type": "outbound"}).status_code == 400
+    assert client.get(f"/v1/integrations/{integration_id}/outbound-status", headers=ORG).status_code == 200
     logs = client.post(f"/v1/integrations/{integration_id}/monitoring/access-logs", headers=ORG, json={}).json()["data"]
-    assert [(e["method"], e["path"], e["status"]) for e in logs[:2]] == [
+    assert [(e["method"], e["path"], e["status"]) for e in logs[:3]] == [
+        ("GET", f"/v1/integrations/{integration_id}/outbound-status", 200),
         ("PUT", f"/v1/integrations/{integration_id}/use-cases/{integration['use_cases'][0]['id']}", 400),
         ("POST", "/v2/erp/updates/events", 200)]
     rejected_write_kept = client.get(f"/v1/integrations/{integration_id}/use-cases", headers=ORG).json()

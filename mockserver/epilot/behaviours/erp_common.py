@@ -30,33 +30,21 @@ HISTORY_KIND = "erp_use_case_history"
 
 # -- registration with the access log ------------------------------------------------------------------
 
-def erp_operation(operation_id: str, *, reads_only: bool = False) -> Callable[[Any], Any]:
+def erp_operation(operation_id: str, *, reads_only: bool = False, locks: bool = False) -> Callable[[Any], Any]:
     """Register a behaviour whose calls are kept in the access log of the integration they name.
 
-    A rejected write is undone (its own savepoint) while its access log entry stays. ``reads_only``
-    runs the behaviour without the store's write lock: reads, and calls that wait on the network and
-    write only single records (monitoring entries), each atomic on its own."""
+    A write runs under the pipeline's write lock; when it is rejected, its changes are undone (its own
+    savepoint) while its access log entry stays. Other operations (reads, ``reads_only`` POSTs, and
+    calls that wait on the network, which take the lock themselves around their writes) write their
+    access log entry under the lock; ``locks`` runs a read that changes state (an evaluation that
+    records what it found) under it as a whole."""
 
     def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         @functools.wraps(fn)
         def logged(call: Any) -> Any:
-            started = time.perf_counter()
-            writes = call.op.method not in ("get", "head") and not reads_only
-            try:
-                if writes:
-                    with c.store(call).transaction():
-                        result = fn(call)
-                else:
-                    result = fn(call)
-            except Reject as exc:
-                log_access(call, choose_status(call.op, exc.kind)[0], started, None)
-                if writes:
-                    return call.error(exc.kind, exc.message)
-                raise
-            if inspect.isawaitable(result):
-                return _logged_async(call, result, started)
-            log_access(call, result.status, started, result)
-            return result
+            if call.op.writes:
+                return _locked_by_pipeline(call, fn)
+            return _unlocked(call, fn, locks)
 
         behaviours(operation_id, reads_only=reads_only)(logged)
         return fn
@@ -64,14 +52,41 @@ def erp_operation(operation_id: str, *, reads_only: bool = False) -> Callable[[A
     return register
 
 
-async def _logged_async(call: Any, result: Any, started: float) -> Any:
+def _locked_by_pipeline(call: Any, fn: Callable[[Any], Any]) -> Any:
+    started = time.perf_counter()
     try:
-        response = await result
+        with c.store(call).transaction():
+            result = fn(call)
     except Reject as exc:
         log_access(call, choose_status(call.op, exc.kind)[0], started, None)
+        return call.error(exc.kind, exc.message)
+    log_access(call, result.status, started, result)
+    return result
+
+
+async def _unlocked(call: Any, fn: Callable[[Any], Any], locks: bool) -> Any:
+    started = time.perf_counter()
+    try:
+        if locks:
+            async with call.services.atomic():
+                result = fn(call)
+                if inspect.isawaitable(result):
+                    result = await result
+        else:
+            result = fn(call)
+            if inspect.isawaitable(result):
+                result = await result
+    except Reject as exc:
+        await _log_locked(call, choose_status(call.op, exc.kind)[0], started, None)
         raise
-    log_access(call, response.status, started, response)
-    return response
+    await _log_locked(call, result.status, started, result)
+    return result
+
+
+async def _log_locked(call: Any, status: int, started: float, response: Any) -> None:
+    if _named_integration(call) is not None:
+        async with call.services.atomic():
+            log_access(call, status, started, response)
 
 
 def _named_integration(call: Any) -> str | None:

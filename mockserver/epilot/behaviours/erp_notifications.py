@@ -10,14 +10,14 @@ from . import common as c
 from .erp_common import behaviours, erp_operation, integration, limit_of, page_after
 
 
-@erp_operation("getNotificationStatus")
+@erp_operation("getNotificationStatus", locks=True)  # records rule transitions
 def get_notification_status(call: Any) -> Any:
     owner = integration(call)
     return call.json(notifications.evaluate(c.world(call), owner, c.world(call).clock.now(),
                                             with_baseline=call.params.get("include") == "baseline_series"))
 
 
-@erp_operation("listNotificationHistory")
+@erp_operation("listNotificationHistory", locks=True)  # likewise
 def list_notification_history(call: Any) -> Any:
     owner = integration(call)
     w = c.world(call)

@@ -90,12 +90,14 @@ def _resolver(call: Any) -> Any:
     return outbound_dispatcher(call.services).resolver
 
 
-def _monitor(call: Any, owner: dict[str, Any], record: dict[str, Any], level: str, code: str, message: str,
-             correlation_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+async def _monitor(call: Any, owner: dict[str, Any], record: dict[str, Any], level: str, code: str, message: str,
+                   correlation_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """A monitoring entry, written under the write lock (these calls run without it while they wait)."""
     w = c.world(call)
-    record_monitoring(w, integration_id=owner["id"], event_id=w.new_id(), use_case_id=record["id"],
-                      use_case_type=record["type"], level=level, code=code, message=message,
-                      correlation_id=correlation_id, detail=detail)
+    async with call.services.atomic():
+        record_monitoring(w, integration_id=owner["id"], event_id=w.new_id(), use_case_id=record["id"],
+                          use_case_type=record["type"], level=level, code=code, message=message,
+                          correlation_id=correlation_id, detail=detail)
 
 
 # -- secure proxy ---------------------------------------------------------------------------------
@@ -121,7 +123,7 @@ async def secure_proxy(call: Any) -> Any:
         return call.json({"code": "SERVICE_UNAVAILABLE", "message": f"secure proxy {name} is disabled"}, status=503)
     refusal = whitelist_refusal(_whitelist(record), body["url"])
     if refusal:
-        _monitor(call, owner, record, "error", "NOT_WHITELISTED", f"{body['method']} {body['url']}: {refusal}")
+        await _monitor(call, owner, record, "error", "NOT_WHITELISTED", f"{body['method']} {body['url']}: {refusal}")
         raise Reject("forbidden", f"{refusal} (whitelist of secure proxy {name}); nothing was sent")
     headers = dict(body.get("headers") or {})
     content = None
@@ -133,14 +135,14 @@ async def secure_proxy(call: Any) -> Any:
         response = await send(body["method"], body["url"], headers=headers, content=content, timeout=_timeout(call),
                               resolver=_resolver(call))
     except ForwardRefused as exc:
-        _monitor(call, owner, record, "error", "REFUSED", str(exc))
+        await _monitor(call, owner, record, "error", "REFUSED", str(exc))
         raise Reject("forbidden", f"{exc}; nothing was sent") from None
     except ForwardFailed as exc:
-        _monitor(call, owner, record, "error", exc.code, str(exc))
+        await _monitor(call, owner, record, "error", exc.code, str(exc))
         if exc.timeout:
             return call.json({"code": "GATEWAY_TIMEOUT", "message": str(exc)}, status=504)
         return call.json({"message": "Upstream network error", "code": exc.code, "reason": str(exc)}, status=502)
-    _monitor(call, owner, record, "success" if response.status_code < 400 else "warning", "FORWARDED",
+    await _monitor(call, owner, record, "success" if response.status_code < 400 else "warning", "FORWARDED",
              f"{body['method']} {body['url']}: {response.status_code}")
     return call.json({"status_code": response.status_code,
                       "headers": {k.lower(): v for k, v in response.headers.items() if k.lower() not in _HOP_BY_HOP},
@@ -192,13 +194,13 @@ async def managed_call_execute(call: Any) -> Any:
         request = managed_calls.build_request(record.get("configuration") or {}, connector, body.get("payload"))
         plan = managed_calls.auth_plan(connector, c.store(call).record_get("erp_environment", owner["id"]) or {})
     except managed_calls.CallError as exc:
-        _monitor(call, owner, record, "error", exc.code, exc.message, correlation)
+        await _monitor(call, owner, record, "error", exc.code, exc.message, correlation)
         return _call_error(call, 400, exc.code, exc.message)
     targets = [request["url"]] + ([plan["token_request"]["url"]] if "token_request" in plan else [])
     for url in targets:
         refusal = _integration_whitelist_refusal(call, owner, url)
         if refusal:
-            _monitor(call, owner, record, "error", "NOT_WHITELISTED", f"{url}: {refusal}", correlation)
+            await _monitor(call, owner, record, "error", "NOT_WHITELISTED", f"{url}: {refusal}", correlation)
             raise Reject("forbidden", f"{url}: {refusal}; nothing was sent")
     headers = {**request["headers"], **plan["headers"]}
     try:
@@ -211,19 +213,19 @@ async def managed_call_execute(call: Any) -> Any:
         response = await send(request["method"], request["url"], headers=headers, content=content,
                               timeout=_timeout(call), resolver=_resolver(call))
     except ForwardRefused as exc:
-        _monitor(call, owner, record, "error", "REFUSED", str(exc), correlation)
+        await _monitor(call, owner, record, "error", "REFUSED", str(exc), correlation)
         raise Reject("forbidden", f"{exc}; nothing was sent") from None
     except (ForwardFailed, managed_calls.CallError) as exc:
         code = exc.code if isinstance(exc, managed_calls.CallError) else \
             ("UPSTREAM_TIMEOUT" if exc.timeout else "UPSTREAM_UNREACHABLE")
-        _monitor(call, owner, record, "error", code, str(exc), correlation)
+        await _monitor(call, owner, record, "error", code, str(exc), correlation)
         return _call_error(call, 502, code, str(exc))
     try:
         data = response.json()
     except ValueError:
         data = response.text
     if response.status_code >= 400:
-        _monitor(call, owner, record, "error", "UPSTREAM_ERROR", f"the upstream answered {response.status_code}",
+        await _monitor(call, owner, record, "error", "UPSTREAM_ERROR", f"the upstream answered {response.status_code}",
                  correlation, {"status": response.status_code})
         return _call_error(call, 502, "UPSTREAM_ERROR", f"the upstream answered {response.status_code}",
                            {"status": response.status_code, "body": data})
@@ -232,10 +234,12 @@ async def managed_call_execute(call: Any) -> Any:
     try:
         result = managed_calls.evaluate(mapping, upstream, "response_mapping") if mapping else data
     except managed_calls.CallError as exc:
-        _monitor(call, owner, record, "error", exc.code, exc.message, correlation)
+        await _monitor(call, owner, record, "error", exc.code, exc.message, correlation)
         return _call_error(call, 502, exc.code, exc.message)
-    c.store(call).record_put(typegen.SAMPLE_KIND, record["id"], {"request": request["variables"], "response": result})
-    _monitor(call, owner, record, "success", "EXECUTED", f"{request['method']} {request['url']}: "
+    async with call.services.atomic():
+        c.store(call).record_put(typegen.SAMPLE_KIND, record["id"], {"request": request["variables"],
+                                                                     "response": result})
+    await _monitor(call, owner, record, "success", "EXECUTED", f"{request['method']} {request['url']}: "
              f"{response.status_code}", correlation)
     return call.json(result if result is not None else {})
 
