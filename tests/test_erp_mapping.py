@@ -13,7 +13,7 @@ from mockserver.engine.loader import bundle
 from mockserver.engine.oas_schema import SchemaCompiler, first_error
 from mockserver.epilot.erp import mapping as mapping_module
 from mockserver.epilot.erp.jsonata import ENGINE_ENV, UNDEFINED, available_engines
-from mockserver.epilot.erp.mapping import MappingError, compile_mapping, map_event
+from mockserver.epilot.erp.mapping import MappingError, compile_mapping, map_event, reading_number, reading_problems
 from mockserver.epilot.erp.payload import JsonPathError, PayloadError, compile_jsonpath, parse_payload
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -906,20 +906,33 @@ VALID_READING = {"meter": "M1", "id": "R1", "at": "2024-06-30T12:00:00Z", "v": 7
         ({"reason": None}, "reason", "must be one of"),
     ],
 )
-def test_invalid_reading_attributes_warn_and_skip_the_reading(simulate, change, field, problem):
+def test_readings_are_returned_as_mapped_whatever_they_hold(simulate, change, field, problem):
+    """The simulation skips nothing; whether a reading can be stored is for the write to check."""
     body = simulate(
         readings_config(jsonataExpression="Readings"), {"Readings": [VALID_READING, {**VALID_READING, **change}]}
     )
-    assert [u["attributes"]["external_id"] for u in body["meter_readings_updates"]] == ["R1"]
-    assert len(body["warnings"]) == 1
-    warning = body["warnings"][0]
-    assert (warning["entity_schema"], warning["field"]) == ("meter_reading", field)
-    assert problem in warning["message"]
-    assert warning["message"].startswith("meter_readings[0] reading 1: ")
+    assert [u["attributes"]["external_id"] for u in body["meter_readings_updates"]] == ["R1", change.get("id", "R1")]
+    assert body["warnings"] == []
+    second = body["meter_readings_updates"][1]["attributes"]
+    assert [(name, problem in text) for name, text in reading_problems(second)] == [(field, True)]
+    assert reading_problems(body["meter_readings_updates"][0]["attributes"]) == []
+
+
+def test_a_string_value_and_an_undocumented_reason_pass_through(simulate, engine):
+    """epilot's own mapping examples: `$string(value)` gives "12345.67", `monthly_billing` is kept."""
+    fields = [*READING_FIELDS[:2], {"attribute": "value", "jsonataExpression": "$string(v)"},
+              READING_FIELDS[3], {"attribute": "reason", "constant": "monthly_billing"}]
+    config = {"meter_readings": [{"meter": {"unique_ids": [{"attribute": "meter_number", "field": "meter"}]},
+                                  "fields": fields}]}
+    body = simulate(config, {**VALID_READING, "v": 12345.67})
+    assert body["meter_readings_updates"][0]["attributes"] == {
+        "external_id": "R1", "timestamp": "2024-06-30T12:00:00Z", "value": "12345.67", "source": "ERP",
+        "reason": "monthly_billing"}
+    assert body["warnings"] == []
 
 
 @pytest.mark.parametrize("missing", ["external_id", "timestamp", "value", "source"])
-def test_missing_required_reading_attributes_warn(simulate, missing):
+def test_readings_missing_a_required_attribute_are_returned(simulate, missing):
     fields = [f for f in READING_FIELDS if f["attribute"] != missing]
     config = {
         "meter_readings": [
@@ -927,21 +940,17 @@ def test_missing_required_reading_attributes_warn(simulate, missing):
         ]
     }
     body = simulate(config, VALID_READING)
-    assert body["meter_readings_updates"] == []
-    assert body["warnings"] == [
-        {
-            "entity_schema": "meter_reading",
-            "field": missing,
-            "message": f"meter_readings[0]: the required attribute `{missing}` is missing; the reading is skipped",
-        }
-    ]
+    assert len(body["meter_readings_updates"]) == 1 and body["warnings"] == []
+    attributes = body["meter_readings_updates"][0]["attributes"]
+    assert missing not in attributes
+    assert reading_problems(attributes) == [(missing, f"the required attribute `{missing}` is missing")]
 
 
 @pytest.mark.parametrize(
     ("source", "valid"),
     [("ECP", True), ("ERP", True), ("360", True), ("journey-submission", True), ("SAP", False), (360, False)],
 )
-def test_reading_source_enum(simulate, source, valid):
+def test_reading_source_enum_applies_to_storing(simulate, source, valid):
     fields = [*READING_FIELDS[:3], {"attribute": "source", "constant": source}]
     config = {
         "meter_readings": [
@@ -949,33 +958,42 @@ def test_reading_source_enum(simulate, source, valid):
         ]
     }
     body = simulate(config, VALID_READING)
-    assert len(body["meter_readings_updates"]) == (1 if valid else 0)
-    assert [w["field"] for w in body["warnings"]] == ([] if valid else ["source"])
+    assert body["meter_readings_updates"][0]["attributes"]["source"] == source
+    assert [name for name, _ in reading_problems(body["meter_readings_updates"][0]["attributes"])] == (
+        [] if valid else ["source"])
 
 
 @pytest.mark.parametrize(
-    "reason", ["regular", "irregular", "last", "first", "meter_change", "contract_change", "meter_adjustment"]
+    "reason", ["regular", "irregular", "last", "first", "meter_change", "contract_change", "meter_adjustment", ""]
 )
-def test_every_reading_reason_is_accepted(simulate, reason):
+def test_every_documented_reading_reason_can_be_stored(simulate, reason):
     body = simulate(readings_config(), {**VALID_READING, "reason": reason})
-    assert body["meter_readings_updates"][0]["attributes"]["reason"] == reason
+    attributes = body["meter_readings_updates"][0]["attributes"]
+    assert attributes["reason"] == reason and reading_problems(attributes) == []
 
 
-def test_reading_value_must_be_a_number(simulate):
-    fields = [*READING_FIELDS[:2], {"attribute": "value", "field": "v"}, READING_FIELDS[3]]
-    config = {
-        "meter_readings": [
-            {"meter": {"unique_ids": [{"attribute": "meter_number", "field": "meter"}]}, "fields": fields}
-        ]
-    }
-    body = simulate(config, {**VALID_READING, "v": "12.5"})
-    assert body["meter_readings_updates"] == []
-    assert [(w["field"], "must be a number" in w["message"]) for w in body["warnings"]] == [("value", True)]
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [(12.5, 12.5), ("12.5", 12.5), ("12345.67", 12345.67), (" 800 ", 800), ("1e3", 1000), (0, 0),
+     ("abc", None), ("", None), (True, None), (None, None), ([1], None), ("inf", None), ("NaN", None)],
+)
+def test_reading_values_are_numbers_or_numeric_strings(value, number):
+    assert reading_number(value) == number
+    problems = reading_problems({"external_id": "R1", "timestamp": "2024-06-30T12:00:00Z", "value": value,
+                                 "source": "ERP"})
+    assert [name for name, _ in problems] == ([] if number is not None else ["value"])
 
 
-def test_one_warning_per_problem(simulate):
-    body = simulate(readings_config(), {"meter": "M1", "v": 1, "reason": "x"})
-    assert [w["field"] for w in body["warnings"]] == ["external_id", "timestamp", "reason"]
+def test_negative_reading_values_cannot_be_stored():
+    problems = reading_problems({"external_id": "R1", "timestamp": "2024-06-30T12:00:00Z", "value": "-1",
+                                 "source": "ERP"})
+    assert problems == [("value", "`value` must not be negative, got '-1'")]
+
+
+def test_every_problem_of_a_reading_is_named():
+    attributes = map_event(readings_config(), {"meter": "M1", "v": 1, "reason": "x"}).meter_readings_updates[0][
+        "attributes"]
+    assert [name for name, _ in reading_problems(attributes)] == ["external_id", "timestamp", "reason"]
 
 
 def test_reading_delete_mode(simulate):
@@ -992,9 +1010,10 @@ def test_reading_prune_scope_mode(simulate):
         {**VALID_READING, "id": "R4", "at": "bad"},
     ]
     body = simulate(config, {"Readings": readings})
-    assert [u["mode"] for u in body["meter_readings_updates"]] == ["upsert"] * 3
+    assert [u["mode"] for u in body["meter_readings_updates"]] == ["upsert"] * 4
     assert body["meter_readings_prune_scope_updates"] == [
-        {"meter": {"$entity_unique_ids": {"meter_number": "M1"}}, "keep_external_ids": ["R1", "R3"], "source": "ERP"},
+        {"meter": {"$entity_unique_ids": {"meter_number": "M1"}}, "keep_external_ids": ["R1", "R3", "R4"],
+         "source": "ERP"},
         {"meter": {"$entity_unique_ids": {"meter_number": "M2"}}, "keep_external_ids": ["R2"], "source": "ERP"},
     ]
 
@@ -1345,15 +1364,9 @@ def test_keep_contract_in_sync_sap_event(simulate, engine, entity_attributes, re
     assert body["meter_readings_updates"] == [
         _reading("1-0:1.8.1", "R-1", "2024-06-30T23:59:59Z", 1234.5, "regular"),
         _reading("1-0:1.8.1", "R-2", "2024-12-31T23:59:59Z", 2345),
+        _reading("1-0:1.8.2", "R-3", "2024-12-31T23:59:59Z", 99.25, "estimated"),
     ]
-    assert body["warnings"] == [
-        {
-            "entity_schema": "meter_reading",
-            "field": "reason",
-            "message": "meter_readings[0] reading 2: `reason` must be one of regular, irregular, last, first, "
-            "meter_change, contract_change, meter_adjustment, got 'estimated'; the reading is skipped",
-        }
-    ]
+    assert body["warnings"] == []  # 'estimated' is not a documented reason: returned as mapped all the same
     # Apart from the relations, which are in their simulation form, the attributes fit the core entity schemas.
     schemas = {
         "contact": "ContactAttributes",

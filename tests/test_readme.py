@@ -106,3 +106,18 @@ def test_erp_walkthrough(servers):
     lines = [listener.stdout.readline() for _ in range(2)]  # the start-up probe, then the delivery
     delivered = next(line for line in lines if '"path": "/sap"' in line)
     assert '"signature": "valid"' in delivered and '"meter_number"' in delivered and '"ack_id": null' not in delivered
+
+
+@pytest.mark.network
+def test_erp_import_walkthrough(servers):
+    work, port, hook_port, _ = servers
+    out = run(walkthrough("erp-import"), work, port, hook_port).splitlines()
+    assert out[0] == '{"key":"contracts.csv","size_bytes":' + out[0].split(":")[-1]
+    assert out[1].startswith('{"status":"PENDING","columns":["customer_number","contract_number"')
+    assert out[2] == '{"use_case_slug":"contract-import","matched_columns":5}'
+    assert out[3] == ('{"status":"READY","rows":3,"entities":{"contract":2},"issues":[{"code":"MALFORMED_ROW",'
+                      '"row":4}]}')
+    assert out[4] == '{"status":"IMPORTED","progress":{"processed_rows":3,"total_rows":3}}'
+    assert sorted(out[5:7]) == ['{"contract_number":"IMP-1001","contract_name":"Ökostrom Import","status":"active"}',
+                        '{"contract_number":"IMP-1002","contract_name":"Erdgas Import","status":"terminated"}']
+    assert out[7] == '{"status":"error","span_count":3,"levels":["success","success","error"]}'

@@ -25,9 +25,9 @@ def write(tmp_path: Path, text: str, name: str = "flow.yaml") -> str:
     return str(path)
 
 
-def test_bundled_scenarios_are_the_documented_five():
-    assert BUNDLED == ["customer-self-registration", "erp-keep-contract-in-sync", "erp-meter-reading-submission",
-                       "portal-customer-day", "pricing-offer"]
+def test_bundled_scenarios_are_the_documented_ones():
+    assert BUNDLED == ["customer-self-registration", "erp-file-import", "erp-keep-contract-in-sync",
+                       "erp-meter-reading-submission", "erp-outbound-queue", "portal-customer-day", "pricing-offer"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -14,8 +14,10 @@ import importlib
 
 from mockserver.engine.behaviours import BehaviourError, BehaviourSet
 
-# Modules that register behaviours; several may fill one API's set (pricing_external adds to pricing's).
-MODULES = ("portal", "entity", "pricing", "pricing_external", "erp")
+# Modules that register behaviours; several may fill one API's set (pricing_external adds to pricing's,
+# the erp_* modules to erp's).
+MODULES = ("portal", "entity", "pricing", "pricing_external", "erp", "erp_integrations", "erp_events", "erp_imports",
+           "erp_monitoring", "erp_notifications", "erp_outbound_queue", "erp_proxy", "erp_types")
 
 
 def load_sets() -> list[BehaviourSet]:

@@ -1,11 +1,18 @@
 """Applying a mapped inbound event to the world: upserts by unique ids, relations resolved to entity ids,
-meter readings attached to their meter and counter. The caller runs it in one transaction per event."""
+meter readings attached to their meter and counter, and prune scopes. The caller runs it in one
+transaction per event.
+
+Prune scopes (``upsert-prune-scope-*`` modes) delete what the ERP no longer sends: the entities of
+the scope (related to the scope entity, or matching the scope query) whose unique ids the event did
+not map, and the meter's readings (of the scope's source) that an inbound event wrote and whose
+external ids the event did not map. Readings the mock's world seeded are never pruned.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .mapping import MappingResult
+from .mapping import MappingResult, reading_number, reading_problems
 
 READING_KIND = "meter_reading"
 
@@ -49,7 +56,8 @@ def _resolve_relation(store: Any, value: dict[str, Any], existing: Any, warnings
 
 def apply_result(result: MappingResult, *, store: Any, world: Any, source: str) -> dict[str, Any]:
     """Write a mapping result to the world; returns a summary ({created, updated, deleted, readings, warnings})."""
-    summary: dict[str, Any] = {"created": [], "updated": [], "deleted": [], "readings": [], "warnings": []}
+    summary: dict[str, Any] = {"created": [], "updated": [], "deleted": [], "readings": [], "readings_deleted": 0,
+                               "warnings": []}
     for update in result.entity_updates:
         slug, unique_ids = update["entity_slug"], update.get("unique_identifiers") or {}
         matches = _find(store, slug, unique_ids)
@@ -89,18 +97,91 @@ def apply_result(result: MappingResult, *, store: Any, world: Any, source: str) 
             if not counters:
                 raise ApplyError(f"meter reading: no meter counter with {counter_ids}")
             counter = counters[0]
-        reading = dict(update.get("attributes") or {})
+        attributes = dict(update.get("attributes") or {})
+        if update.get("mode") == "delete":
+            summary["readings_deleted"] += _delete_reading(store, meter["_id"], attributes)
+            continue
+        problems = reading_problems(attributes)
+        if problems:
+            raise ApplyError("meter reading " + "; ".join(problem for _, problem in problems))
+        reading = {**attributes, "value": reading_number(attributes["value"])}
         reading.update({"meter_id": meter["_id"], "status": reading.get("status") or "valid"})
         if counter is not None:
             reading["counter_id"] = counter["_id"]
             reading.setdefault("direction", counter.get("direction", "feed-out"))
-        store.record_put(READING_KIND, str(reading.get("external_id") or world.new_id()), reading, parent=meter["_id"])
+        store.record_put(READING_KIND, str(reading["external_id"]), reading, parent=meter["_id"])
         if counter is not None and str(reading.get("timestamp", "")) >= str(counter.get("last_reading_date") or ""):
             store.put({**counter, "last_reading": reading.get("value"), "last_reading_date": reading.get("timestamp"),
                        "_updated_at": world.now()})
         summary["readings"].append({"reading": reading, "meter": meter})
+    for scope in result.prune_scope_updates:
+        summary["deleted"] += _prune_entities(store, scope)
+    for scope in result.meter_readings_prune_scope_updates:
+        summary["readings_deleted"] += _prune_readings(store, scope)
     summary["warnings"] += [f"{w.get('entity_schema')} {w.get('field')}: {w.get('message')}" for w in result.warnings]
     return summary
+
+
+def _kept(entity: dict[str, Any], keep: list[dict[str, Any]]) -> bool:
+    def same(value: Any, wanted: Any) -> bool:
+        if value == wanted:
+            return True
+        values = value if isinstance(value, list) else [value]  # repeatable attributes: [{email: ...}]
+        plain = {v for item in values if isinstance(item, dict) for v in item.values() if isinstance(v, str)}
+        wanted_all = wanted if isinstance(wanted, list) else [wanted]
+        return bool(plain) and all(w in plain for w in wanted_all)
+
+    return any(all(same(entity.get(k), v) for k, v in ids.items()) for ids in keep)
+
+
+def _prune_entities(store: Any, update: dict[str, Any]) -> list[dict[str, Any]]:
+    scope = update.get("scope") or {}
+    slug = update["entity_slug"]
+    if scope.get("scope_mode") == "relations":
+        owners = _find(store, scope.get("schema") or "", scope.get("unique_ids") or {}) if scope.get("schema") else []
+        ids = {rel.target for owner in owners for rel in store.relations(owner["_id"])}
+        ids |= {rel.source for owner in owners for rel in store.relations(owner["_id"], reverse=True)}
+        candidates = [e for e in store.get_many(sorted(ids)).values() if e.get("_schema") == slug]
+    else:
+        candidates = _find(store, slug, scope.get("query") or {})
+    deleted = []
+    for entity in candidates:
+        if not entity.get("_deleted_at") and not _kept(entity, update.get("keep_unique_ids") or []):
+            store.delete(entity["_id"])
+            deleted.append(entity)
+    return deleted
+
+
+def _prune_readings(store: Any, update: dict[str, Any]) -> int:
+    meters = _find(store, "meter", (update.get("meter") or {}).get("$entity_unique_ids") or {})
+    counter_ids = (update.get("meter_counter") or {}).get("$entity_unique_ids")
+    counters = _find(store, "meter_counter", counter_ids) if counter_ids else []
+    keep = set(update.get("keep_external_ids") or [])
+    deleted = 0
+    for meter in meters[:1]:
+        for reading in store.record_list(READING_KIND, parent=meter["_id"]):
+            external_id = reading.get("external_id")
+            if external_id in keep or not isinstance(external_id, str):
+                continue
+            if update.get("source") and reading.get("source") != update["source"]:
+                continue
+            if counters and reading.get("counter_id") != counters[0]["_id"]:
+                continue
+            stored = store.record_get(READING_KIND, external_id)  # only readings an inbound event wrote
+            if stored is not None and stored.get("meter_id") == meter["_id"]:
+                deleted += int(store.record_delete(READING_KIND, external_id))
+    return deleted
+
+
+def _delete_reading(store: Any, meter_id: str, attributes: dict[str, Any]) -> int:
+    """Delete the meter's reading that an inbound event wrote with this ``external_id``."""
+    external_id = attributes.get("external_id")
+    if not isinstance(external_id, str) or not external_id:
+        raise ApplyError("meter reading delete: `external_id` must be a non-empty string")
+    stored = store.record_get(READING_KIND, external_id)
+    if stored is None or stored.get("meter_id") != meter_id:
+        return 0
+    return int(store.record_delete(READING_KIND, external_id))
 
 
 def _title(entity: dict[str, Any]) -> str:

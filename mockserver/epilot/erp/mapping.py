@@ -13,11 +13,12 @@ Decisions where the published semantics leave room (see also the docstrings belo
   runtime error, an entity or reading expression that yields something other than objects, and a
   unique id (of an entity, a relation item, a meter, a counter or a prune scope) that maps to
   undefined or null.
-- Warnings describe a problem and the mapping goes on: a meter reading whose attributes miss a
-  required attribute or hold a value of the wrong type or outside its enum is skipped, with one
-  warning per problem; a field that uses a helper needing integration context the mapping does not
-  have (``relation_refs``, ``file_proxy_url``, ``portal_ref``, ``env_var_ref``) is not mapped, with
-  a warning each time its entity mapping runs.
+- Warnings describe a problem and the mapping goes on: a field that uses a helper needing
+  integration context the mapping does not have (``relation_refs``, ``file_proxy_url``,
+  ``portal_ref``, ``env_var_ref``) is not mapped, with a warning each time its entity mapping runs.
+- Meter readings are returned exactly as mapped, and none is skipped: a ``value`` mapped with
+  ``$string(...)`` stays a string, a ``reason`` outside the documented list passes through. Whether
+  a reading can be stored (:func:`reading_problems`) is checked when an inbound event writes it.
 - Two fields mapping the same attribute: the later defined value wins; an undefined value never
   removes an earlier one.
 - ``_type`` (email | phone) turns a string into the repeatable form ``[{"email": "…"}]`` (each string
@@ -550,21 +551,10 @@ class _ReadingMapping:
             if self.counter is not None:
                 update["meter_counter"] = {"$entity_unique_ids": _resolve_ids(self.counter, reading, entity)}
             attributes = _map_fields(self.fields, reading, entity)
-            problems = _reading_problems(attributes)
-            for attribute, problem in problems:
-                result.warnings.append(
-                    {
-                        "entity_schema": READING_SCHEMA,
-                        "field": attribute,
-                        "message": f"{entity}: {problem}; the reading is skipped",
-                    }
-                )
-            if problems:
-                continue
             update["attributes"] = attributes
             update["mode"] = "delete" if self.mode == "delete" else "upsert"
             result.meter_readings_updates.append(update)
-            if self.mode == "upsert-prune-scope":
+            if self.mode == "upsert-prune-scope" and isinstance(attributes.get("external_id"), str):
                 refs = {key: update[key] for key in ("meter", "meter_counter") if key in update}
                 key = orjson.dumps(refs, option=orjson.OPT_SORT_KEYS)
                 group = prune.setdefault(key, {**refs, "keep_external_ids": []})
@@ -575,8 +565,13 @@ class _ReadingMapping:
             result.meter_readings_prune_scope_updates.append(copy.deepcopy(group))
 
 
-def _reading_problems(attributes: dict[str, Any]) -> list[tuple[str, str]]:
-    """Why a mapped reading cannot be written: (attribute, problem) pairs, in attribute order."""
+def reading_problems(attributes: dict[str, Any]) -> list[tuple[str, str]]:
+    """Why a mapped reading cannot be stored: (attribute, problem) pairs, in attribute order.
+
+    A stored reading needs a non-empty ``external_id``, an RFC 3339 ``timestamp``, a ``value`` that is
+    a number or a numeric string and not negative, a ``source`` of the documented ones, and, if it has
+    one, a documented ``reason`` (or the empty string). Inbound events check this when they write.
+    """
     problems = []
     for name in ("external_id", "timestamp", "value", "source"):
         if name not in attributes:
@@ -587,13 +582,36 @@ def _reading_problems(attributes: dict[str, Any]) -> list[tuple[str, str]]:
     timestamp = attributes.get("timestamp")
     if "timestamp" in attributes and not _is_date_time(timestamp):
         problems.append(("timestamp", f"`timestamp` must be an RFC 3339 date-time, got {timestamp!r}"))
-    value = attributes.get("value")
-    if "value" in attributes and (isinstance(value, bool) or not isinstance(value, (int, float))):
-        problems.append(("value", f"`value` must be a number, got {value!r}"))
-    for name, allowed in (("source", READING_SOURCES), ("reason", READING_REASONS)):
-        if name in attributes and attributes[name] not in allowed:
-            problems.append((name, f"`{name}` must be one of {', '.join(allowed)}, got {attributes[name]!r}"))
+    if "value" in attributes:
+        number = reading_number(attributes["value"])
+        if number is None:
+            problems.append(("value", f"`value` must be a number or a numeric string, got {attributes['value']!r}"))
+        elif number < 0:
+            problems.append(("value", f"`value` must not be negative, got {attributes['value']!r}"))
+    if "source" in attributes and attributes["source"] not in READING_SOURCES:
+        allowed = ", ".join(READING_SOURCES)
+        problems.append(("source", f"`source` must be one of {allowed}, got {attributes['source']!r}"))
+    if "reason" in attributes and attributes["reason"] not in ("", *READING_REASONS):
+        allowed = ", ".join(READING_REASONS)
+        problems.append(("reason", f"`reason` must be one of {allowed}, got {attributes['reason']!r}"))
     return problems
+
+
+_NUMERIC = re.compile(r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+
+
+def reading_number(value: Any) -> int | float | None:
+    """A reading value as a number: numbers as they are, numeric strings parsed; None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, str) and _NUMERIC.match(value):
+        number = float(value)
+        if number in (float("inf"), float("-inf")):
+            return None
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    return None
 
 
 def _is_date_time(value: Any) -> bool:

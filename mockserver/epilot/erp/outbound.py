@@ -1,10 +1,13 @@
 """Outbound core events: when the world changes, deliver the event to the webhooks of matching outbound
-use cases, signed, with an ACK id, retried with exponential backoff, and tracked as delivery records.
+use cases, signed, with an ACK id, retried with exponential backoff, and tracked as delivery records;
+or put it in the integration's poll queue (``delivery.type: poll``, see :mod:`.queue`).
 
 Event names follow ``<Schema><Change>``: ``ContactUpdated``, ``ContractCreated``, ``MeterReadingCreated``.
 A use case subscribes with ``event_catalog_event`` (an exact name, ``*``, or a ``Prefix*``), optionally
-filtered by ``event_filter`` (JSONata on the event); each enabled webhook mapping gets the event
-transformed by its ``jsonata_expression``. Deliveries go only to the URLs configured in use cases.
+filtered by ``event_filter`` (JSONata on the event); each enabled webhook or poll mapping gets the event
+transformed by its ``jsonata_expression``. Deliveries go only to the URLs configured in use cases, and
+only through :func:`.forwarding.send`. A delivery that fails every retry is dead-lettered: it shows in
+the integration's dead-letter queue and can be redriven.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from urllib.parse import urlsplit
 
 from mockserver.engine.jsontext import dumps
 
+from . import queue
+from .forwarding import ForwardFailed, ForwardRefused, Resolver, send
 from .jsonata import UNDEFINED, JsonataError, compile_expression, is_truthy
 
 log = logging.getLogger("epilot_mock.erp")
@@ -54,7 +59,7 @@ class OutboundDispatcher:
         self.backoff = backoff
         self.timeout = timeout
         self.tasks: set[asyncio.Task[Any]] = set()
-        self._client: Any = None
+        self.resolver: Resolver | None = None  # tests inject one; None resolves through the system
 
     # -- subscription ---------------------------------------------------------------------------
 
@@ -76,9 +81,16 @@ class OutboundDispatcher:
                     continue
                 for mapping in config.get("mappings") or []:
                     delivery = mapping.get("delivery") or {}
-                    if mapping.get("enabled", True) and delivery.get("type") == "webhook" \
-                            and _allowed_url(delivery.get("webhook_url")):
+                    if not mapping.get("enabled", True):
+                        continue
+                    if delivery.get("type") == "webhook" and _allowed_url(delivery.get("webhook_url")):
                         self._enqueue(integration, use_case, mapping, core)
+                    elif delivery.get("type") == "poll":
+                        body, error = self._transform(mapping, core)
+                        if error is None:
+                            queue.enqueue(self.world, integration["id"], use_case, mapping, core, body)
+                        else:
+                            log.warning("outbound mapping %s failed: %s", mapping.get("name"), error)
 
     def _core_event(self, change: dict[str, Any], name: str) -> dict[str, Any]:
         event: dict[str, Any] = {"event_id": self.world.new_id(), "event_name": name, "event_time": self.world.now(),
@@ -99,62 +111,65 @@ class OutboundDispatcher:
 
     # -- deliveries --------------------------------------------------------------------------------
 
-    def _enqueue(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
-                 core: dict[str, Any]) -> None:
-        body: Any = core
+    @staticmethod
+    def _transform(mapping: dict[str, Any], core: dict[str, Any]) -> tuple[Any, str | None]:
+        """The event as the mapping's JSONata expression makes it (the event itself without one)."""
         expression = mapping.get("jsonata_expression")
-        error = None
-        if expression:
-            try:
-                body = compile_expression(expression).evaluate(core)
-            except JsonataError as exc:
-                error = str(exc)
-            if body is UNDEFINED:
-                body = None
-        delivery = {
-            "id": self.world.new_id(), "ack_id": self.world.new_id(), "integration_id": integration["id"],
-            "use_case_id": use_case["id"], "mapping_id": mapping.get("id"), "event_id": core["event_id"],
-            "event_name": core["event_name"], "url": mapping["delivery"]["webhook_url"],
-            "ack_tracking": (use_case.get("configuration") or {}).get("ack_tracking", "on") == "on",
-            "status": "failed" if error else "pending", "created_at": self.world.now(), "attempts": [],
-            "payload": body, "acknowledged_at": None, "error": error,
-        }
-        self.store.record_put(DELIVERY_KIND, delivery["id"], delivery, parent=integration["id"])
-        if error:
-            return
+        if not expression:
+            return core, None
+        try:
+            body = compile_expression(expression).evaluate(core)
+        except JsonataError as exc:
+            return None, str(exc)
+        return (None if body is UNDEFINED else body), None
+
+    def _enqueue(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
+                 core: dict[str, Any]) -> dict[str, Any]:
+        delivery = self._enqueue_only(integration, use_case, mapping, core)
+        if not delivery["error"]:
+            self._schedule(delivery["id"])
+        return delivery
+
+    def _schedule(self, delivery_id: str) -> None:
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (a script driving the store directly): deliver on the next request
+        except RuntimeError:  # no event loop (a script driving the store directly): nothing is sent
             return
-        task = loop.create_task(self.deliver(delivery["id"]))
+        task = loop.create_task(self.deliver(delivery_id))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    def _headers(self, delivery: dict[str, Any], body: bytes) -> dict[str, str]:
+        return {"content-type": "application/json",
+                SIGNATURE_HEADER: sign(self.secret_for(delivery["integration_id"]), body),
+                ACK_HEADER: delivery["ack_id"], "x-epilot-event-id": delivery["event_id"],
+                "x-epilot-event-name": delivery["event_name"], "x-epilot-delivery-id": delivery["id"]}
+
+    async def _attempt(self, delivery: dict[str, Any], body: bytes, number: int) -> tuple[dict[str, Any], Any]:
+        """One delivery attempt: the outcome record and the response (None when none came)."""
+        outcome: dict[str, Any] = {"at": self.world.now(), "attempt": number}
+        try:
+            response = await send("POST", delivery["url"], headers=self._headers(delivery, body), content=body,
+                                  timeout=self.timeout, resolver=self.resolver)
+        except (ForwardFailed, ForwardRefused) as exc:
+            outcome["error"] = str(exc)[:300]
+            return outcome, None
+        outcome["status_code"] = response.status_code
+        return outcome, response
 
     def secret_for(self, integration_id: str) -> str:
         values = self.store.record_get("erp_environment", integration_id) or {}
         return str(values.get("WEBHOOK_SECRET") or values.get("webhook_secret") or DEFAULT_SECRET)
 
     async def deliver(self, delivery_id: str) -> None:
-        import httpx
-
         delivery = self.store.record_get(DELIVERY_KIND, delivery_id)
         if delivery is None:
             return
         body = dumps(delivery["payload"])
-        signature = sign(self.secret_for(delivery["integration_id"]), body)
-        headers = {"content-type": "application/json", SIGNATURE_HEADER: signature,
-                   ACK_HEADER: delivery["ack_id"], "x-epilot-event-id": delivery["event_id"],
-                   "x-epilot-event-name": delivery["event_name"], "x-epilot-delivery-id": delivery["id"]}
+        first = len(delivery.get("attempts") or [])
         for attempt in range(self.retries):
-            outcome: dict[str, Any] = {"at": self.world.now(), "attempt": attempt + 1}
-            try:
-                async with httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client:
-                    response = await client.post(delivery["url"], content=body, headers=headers)
-                outcome["status_code"] = response.status_code
-                ok = 200 <= response.status_code < 300
-            except httpx.HTTPError as exc:
-                outcome["error"] = f"{type(exc).__name__}: {exc}"[:300]
-                ok = False
+            outcome, response = await self._attempt(delivery, body, first + attempt + 1)
+            ok = response is not None and 200 <= response.status_code < 300
             current = self.store.record_get(DELIVERY_KIND, delivery_id) or delivery
             current["attempts"] = [*current.get("attempts", []), outcome]
             if ok:
@@ -165,11 +180,68 @@ class OutboundDispatcher:
                 return
             final = attempt == self.retries - 1
             current["status"] = "failed" if final else "retrying"
+            if final:
+                now = self.world.now()
+                current.update({"dead_lettered_at": now, "expires_at": queue._plus_days(now, 14),
+                                "reason": f"gave up after {self.retries} delivery attempts"})
             self.store.record_put(DELIVERY_KIND, delivery_id, current, parent=current["integration_id"])
             if final:
                 self._monitor(current, "error", "DELIVERY_FAILED", f"gave up after {self.retries} attempts")
                 return
             await asyncio.sleep(self.backoff * (2 ** attempt))
+
+    def redrive(self, delivery: dict[str, Any]) -> None:
+        """A dead-lettered webhook delivery gets a fresh round of attempts."""
+        for key in ("dead_lettered_at", "expires_at", "reason"):
+            delivery.pop(key, None)
+        delivery.update({"status": "pending", "redriven_at": self.world.now()})
+        self.store.record_put(DELIVERY_KIND, delivery["id"], delivery, parent=delivery["integration_id"])
+        self._schedule(delivery["id"])
+
+    async def trigger(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
+                      entity: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """The ERP action of an automation: one signed delivery of the entity, answered with its outcome."""
+        core = {"event_id": self.world.new_id(), "event_name": "ErpTrigger", "event_time": self.world.now(),
+                "org_id": self.world.org_id, "source": "automation", "entity": entity, **context}
+        delivery = self._enqueue_only(integration, use_case, mapping, core)
+        started = self.world.now()
+        if delivery["error"]:
+            return {"status": "failed", "code": "MAPPING_FAILED", "message": delivery["error"], "start_date": started,
+                    "end_date": self.world.now(), "event_id": core["event_id"]}
+        outcome, response = await self._attempt(delivery, dumps(delivery["payload"]), 1)
+        delivery["attempts"] = [outcome]
+        ok = response is not None and 200 <= response.status_code < 300
+        delivery["status"] = ("delivered" if delivery["ack_tracking"] else "processed") if ok else "failed"
+        self.store.record_put(DELIVERY_KIND, delivery["id"], delivery, parent=integration["id"])
+        self._monitor(delivery, "success" if ok else "error", "DELIVERED" if ok else "DELIVERY_FAILED",
+                      f"automation {context.get('flow_name')}: " + (f"delivered to {delivery['url']}" if ok else
+                                                                       outcome.get("error") or "webhook refused"))
+        result: dict[str, Any] = {"status": "succeeded" if ok else "failed", "start_date": started,
+                                  "end_date": self.world.now(), "event_id": core["event_id"]}
+        if response is None:
+            result.update({"code": "WEBHOOK_UNREACHABLE", "message": outcome["error"]})
+            return result
+        result.update({"status_code": str(response.status_code), "body": _json_object(response),
+                       "message": f"delivered to {delivery['url']}" if ok else
+                       f"the webhook answered {response.status_code}"})
+        if not ok:
+            result["code"] = "WEBHOOK_ERROR"
+        return result
+
+    def _enqueue_only(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
+                      core: dict[str, Any]) -> dict[str, Any]:
+        body, error = self._transform(mapping, core)
+        delivery = {
+            "id": self.world.new_id(), "ack_id": self.world.new_id(), "integration_id": integration["id"],
+            "use_case_id": use_case["id"], "mapping_id": mapping.get("id"), "event_id": core["event_id"],
+            "event_name": core["event_name"], "url": mapping["delivery"]["webhook_url"],
+            "ack_tracking": (use_case.get("configuration") or {}).get("ack_tracking", "on") == "on",
+            "status": "failed" if error else "pending", "created_at": self.world.now(), "attempts": [],
+            "payload": body, "acknowledged_at": None, "error": error,
+            "webhook_id": mapping["delivery"].get("webhook_id"),
+        }
+        self.store.record_put(DELIVERY_KIND, delivery["id"], delivery, parent=integration["id"])
+        return delivery
 
     def acknowledge(self, ack_id: str) -> dict[str, Any] | None:
         for delivery in self.store.record_list(DELIVERY_KIND):
@@ -192,6 +264,14 @@ class OutboundDispatcher:
         """Wait for deliveries in flight (tests and shutdown)."""
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=timeout)
+
+
+def _json_object(response: Any) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {"text": response.text[:10_000]}
+    return value if isinstance(value, dict) else {"data": value}
 
 
 def _allowed_url(url: Any) -> bool:

@@ -221,6 +221,8 @@ def install_world(builder: Builder) -> WorldServices:
     builder.admin_route("GET", "/outbox", _admin_outbox)
     builder.admin_route("GET", "/erp/environments", _admin_get_environment)
     builder.admin_route("PUT", "/erp/environments", _admin_put_environment)
+    builder.admin_route("PUT", "/erp/files", _admin_put_file)
+    builder.admin_route("GET", "/erp/files", _admin_list_files)
 
     async def close() -> None:
         if world.outbound is not None:
@@ -277,6 +279,42 @@ async def _admin_put_environment(request: Request, services: Services) -> dict[s
     values = {str(k): str(v) for k, v in data.items()}
     world_of(services).store.record_put("erp_environment", integration_id, values)
     return {"integration_id": integration_id, "values": values}
+
+
+async def _admin_put_file(request: Any, services: Any) -> dict[str, Any]:
+    """The mock's S3 for ERP imports: the file under ``?bucket=&key=`` is the raw request body, or, sent as
+    JSON, ``{"content": "...", "encoding": "utf-8" | "base64"}`` (what scenario steps can send)."""
+    import base64
+    import binascii
+
+    from mockserver.engine.admin import AdminInputError
+    from mockserver.engine.pipeline import parse_json
+
+    from ..erp.imports import store_file
+
+    bucket, key = request.query_params.get("bucket"), request.query_params.get("key")
+    if not bucket or not key:
+        raise AdminInputError("give ?bucket=...&key=... and the file as the request body")
+    raw = await request.body()
+    if "json" in request.headers.get("content-type", ""):
+        data, problem = parse_json(raw)
+        if problem or not isinstance(data, dict) or not isinstance(data.get("content"), str):
+            raise AdminInputError(problem or 'a JSON upload is {"content": "...", "encoding": "utf-8" | "base64"}')
+        try:
+            raw = base64.b64decode(data["content"], validate=True) if data.get("encoding") == "base64" else \
+                data["content"].encode()
+        except binascii.Error:
+            raise AdminInputError("content is not valid base64") from None
+    world = world_of(services)
+    return store_file(world.store, bucket, key, raw, world.now())
+
+
+def _admin_list_files(request: Any, services: Any) -> dict[str, Any]:
+    from ..erp.imports import FILE_KIND
+
+    files = [{k: v for k, v in f.items() if k != "content"}
+             for f in world_of(services).store.record_list(FILE_KIND, newest_first=True)]
+    return {"files": files, "count": len(files)}
 
 
 # Availability rules of regional products (CSV as `$validateAvailabilityFile` reads it), by product code.
