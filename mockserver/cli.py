@@ -70,13 +70,15 @@ def _with_plugin_options(command: Any) -> Any:
 @click.option("--no-behaviours", is_flag=True, help="Stateless: answer every operation from the spec alone.")
 @click.option("--validate-responses", is_flag=True,
               help="Check every response against the spec; a violation becomes a 500 naming the operation.")
+@click.option("--latency", metavar="DELAY", help="Delay every answer: 800ms, 1.5s, or a range such as 50ms..300ms "
+                                                  "(drawn per request; Prefer: delay= and overrides take precedence).")
 @click.option("--state", type=click.Path(dir_okay=False), help="SQLite file that keeps the world across restarts.")
 @click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
 @click.option("--log-level", default="warning", show_default=True)
 @_with_plugin_options
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
-          max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, state: str | None,
-          scenarios: tuple[str, ...], log_level: str, **plugin_options: Any) -> None:
+          max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, latency: str | None,
+          state: str | None, scenarios: tuple[str, ...], log_level: str, **plugin_options: Any) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
     import uvicorn
 
@@ -84,9 +86,16 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
         limit = _size(max_body_size)
     except ValueError:
         raise click.BadParameter(f"not a size: {max_body_size}", param_hint="--max-body-size") from None
+    if latency:
+        from .engine.faults import parse_delay
+
+        try:
+            parse_delay(latency)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--latency") from None
     config = MockConfig(specs=list(specs), seed=seed, auth=auth, dynamic=dynamic, body_limit=limit,
                         cors=not no_cors, behaviours=not no_behaviours, state=state,
-                        validate_responses=validate_responses, options=plugin_options)
+                        validate_responses=validate_responses, latency=latency, options=plugin_options)
     if workers > 1 and not state:
         click.echo("note: with --workers > 1 each worker has its own in-memory world; "
                    "pass --state FILE to share one world", err=True)

@@ -1,4 +1,4 @@
-"""The admin API under `/__admin` (WireMock-style): health, tokens, journal, reset, snapshot.
+"""The admin API under `/__admin` (WireMock-style): health, tokens, journal, reset, snapshot, overrides.
 
 One route table; plugins add their routes through the builder (``builder.admin_route``). Its
 OpenAPI document is served at `/__admin/openapi.json`.
@@ -11,6 +11,7 @@ import inspect
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
 import yaml
@@ -20,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .clock import parse_instant
 from .jsontext import dumps
 from .operation import ApiContext
+from .overrides import OverrideError
 from .pipeline import parse_json
 from .response import NO_BODY, MockResponse, send_response
 from .services import AdminHandler, Services
@@ -45,6 +47,11 @@ class AdminMiddleware:
             ("GET", "/clock"): self.get_clock,
             ("PUT", "/clock"): self.put_clock,
             ("DELETE", "/clock"): self.delete_clock,
+            ("GET", "/overrides"): self.list_overrides,
+            ("POST", "/overrides"): self.add_override,
+            ("DELETE", "/overrides"): self.clear_overrides,
+            ("GET", "/overrides/{id}"): self.get_override,
+            ("DELETE", "/overrides/{id}"): self.delete_override,
         }
         for key, handler in services.hooks.admin_routes.items():
             if key in self.routes:
@@ -58,6 +65,12 @@ class AdminMiddleware:
             return
         sub = path[len(PREFIX):] or "/"
         handler = self.routes.get((scope["method"], sub))
+        parent, _, last = sub.rpartition("/")
+        if handler is None and parent and last:  # one trailing path parameter: /overrides/{id}
+            handler = self.routes.get((scope["method"], parent + "/{id}"))
+            if handler is not None or any(p == parent + "/{id}" for _, p in self.routes):
+                sub = parent + "/{id}"
+                scope = {**scope, "path_params": {"id": unquote(last)}}
         if handler is None:
             allowed = sorted(m for m, p in self.routes if p == sub)
             if allowed:
@@ -86,6 +99,8 @@ class AdminMiddleware:
             "seed": services.config.seed, "auth": services.config.auth, "apis": apis,
             "operations": sum(a["operations"] for a in apis), "clock": services.clock.describe(),
             "variables": services.variables(),
+            "latency": services.latency.describe() if services.latency else None,
+            "overrides": sum(1 for o in services.overrides.items.values() if o.active),
         }
         for name, provider in services.hooks.health.items():
             body[name] = provider()
@@ -116,6 +131,7 @@ class AdminMiddleware:
 
     def reset(self, request: Request, services: Services) -> dict[str, Any]:
         services.scheduler.cancel_all()
+        services.overrides.reset()
         for hook in services.hooks.reset:
             hook()
         services.journal.clear()
@@ -175,6 +191,42 @@ class AdminMiddleware:
     def delete_clock(self, request: Request, services: Services) -> dict[str, Any]:
         services.clock.reset()
         return services.clock.describe()
+
+
+    # -- runtime overrides ------------------------------------------------------------------------
+
+    def list_overrides(self, request: Request, services: Services) -> dict[str, Any]:
+        listing = services.overrides.listing()
+        return {"overrides": listing, "count": len(listing)}
+
+    async def add_override(self, request: Request, services: Services) -> MockResponse:
+        data, problem = parse_json(await request.body())
+        if problem:
+            raise AdminInputError(problem)
+        try:
+            override = services.overrides.add(data, services.apis.values())
+        except OverrideError as exc:
+            raise AdminInputError(str(exc)) from None
+        return MockResponse(201, override.describe(), headers={"Location": f"{PREFIX}/overrides/{override.id}"})
+
+    def clear_overrides(self, request: Request, services: Services) -> MockResponse:
+        services.overrides.clear()
+        return MockResponse(204, NO_BODY, None)
+
+    def get_override(self, request: Request, services: Services) -> MockResponse:
+        override = services.overrides.items.get(request.path_params["id"])
+        if override is None:
+            return _no_override(request.path_params["id"])
+        return MockResponse(200, override.describe())
+
+    def delete_override(self, request: Request, services: Services) -> MockResponse:
+        if not services.overrides.remove(request.path_params["id"]):
+            return _no_override(request.path_params["id"])
+        return MockResponse(204, NO_BODY, None)
+
+
+def _no_override(override_id: str) -> MockResponse:
+    return MockResponse(404, {"message": f"no override '{override_id}' (GET {PREFIX}/overrides lists them)"})
 
 
 def api_summary(ctx: ApiContext, services: Services) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from .config import MockConfig, StartupError
 from .connexion_adapter import ConnexionStack, TableRoutingMiddleware, base_path
 from .cors import CORSMiddleware
 from .errors import error_response
+from .faults import ConnectionFault, Latency, break_connection
 from .journal import Journal, JournalMiddleware
 from .loader import SpecError, bundle, iter_operations
 from .operation import ApiContext, CompiledOperation
@@ -60,7 +61,11 @@ class MockApp(ConnexionStack):
         if scope["type"] == "lifespan":
             await _lifespan(self.services, receive, send)
             return
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except ConnectionFault as fault:  # break the connection through the server's own `send`
+            if not await break_connection(fault, send, receive):
+                raise  # no server transport (an in-process client): the client gets the exception
 
     services: Services
     routing: TableRoutingMiddleware
@@ -105,6 +110,8 @@ class ErrorGuard:
 
         try:
             await self.app(scope, receive, watch)
+        except ConnectionFault:
+            raise
         except Exception as exc:
             log.error("unhandled error on %s %s:\n%s", scope["method"], scope["path"], traceback.format_exc())
             if started:
@@ -164,6 +171,11 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     journal = Journal(config.journal_size)
     responder = Responder(dynamic=config.dynamic, seed=config.seed)
     services = Services(config, tokens, journal, responder)
+    if config.latency:
+        try:
+            services.latency = Latency.parse(config.latency, config.seed)
+        except ValueError as exc:
+            raise StartupError(f"--latency {exc}") from None
     pipeline = Pipeline(services, Authenticator(tokens, config.auth), responder, config.body_limit)
 
     mounted = {src.name: MountedApi(src.name, frozenset(str(op["operationId"]) for _, _, op, _ in iter_operations(spec)

@@ -24,6 +24,7 @@ class MockConfig:
     behaviours: bool = True  # False: stateless, no plugin is installed
     state: str | None = None  # where the store keeps state (a SQLite file); None: in memory
     validate_responses: bool = False  # check every response against the spec (a violation is a 500)
+    latency: str | None = None  # a delay (range) for every answer, e.g. "50ms..300ms"
     plugins: list[str] | None = None  # names of the plugins to install; None: every installed one
     options: dict[str, Any] = field(default_factory=dict)  # plugin options, e.g. {"world_size": "small"}
 

@@ -28,6 +28,7 @@ class JournalEntry:
     api: str | None
     started_at: str
     duration_ms: float
+    override: str | None = None  # the id of the runtime override that answered, if one did
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,4 +98,5 @@ class JournalMiddleware:
                 operation_id=op.id if op is not None else None, api=op.api.name if op is not None else None,
                 started_at=wall.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                override=scope.get("mock.override"),
             )

@@ -1,16 +1,21 @@
 """The request path of a routed operation, one straight line:
 
-    auth -> parameters -> body -> behaviour or generic responder -> send
+    auth -> parameters -> body -> override? -> behaviour or generic responder -> delay? -> send (or fault)
 
-Each step either passes or answers with an error in the operation's documented shape.
+Each step either passes or answers with an error in the operation's documented shape. A runtime
+override (`overrides.py`) that matches the validated request answers instead of the behaviour; a
+delay or a fault (from the override, ``Prefer``, or ``serve --latency``) shapes how it is sent.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import json
 import logging
+import random
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -22,10 +27,12 @@ from .auth import Authenticator, AuthError
 from .call import Call
 from .config import DEFAULT_BODY_LIMIT
 from .errors import Reject, error_response
+from .faults import ConnectionFault, Latency, draw, send_malformed
 from .jsontext import may_hold_long_integers
 from .operation import CompiledOperation, is_json_type
+from .overrides import Overrides, respond
 from .params import coerce_scalar, parse_cookies
-from .prefer import parse_prefer
+from .prefer import NONE, Prefer, parse_prefer
 from .responder import Responder
 from .response import MockResponse, send_response
 from .validation import check_response
@@ -40,6 +47,18 @@ class BodyTooLarge(Exception):
     pass
 
 
+@dataclass(frozen=True)
+class Shape:
+    """How this request's answer is sent: after a delay (seconds), as a fault, or unchecked."""
+
+    delay: float | None = None
+    fault: str | None = None
+    unchecked: bool = False  # an override's answer the user asked not to check against the spec
+
+
+_NOT_SENT = MockResponse(0)  # the answer of a request that gets a connection fault instead
+
+
 class Pipeline:
     def __init__(self, services: Services, authenticator: Authenticator, responder: Responder,
                  body_limit: int = DEFAULT_BODY_LIMIT) -> None:
@@ -48,6 +67,9 @@ class Pipeline:
         self.responder = responder
         self.body_limit = body_limit
         self.validate_responses = services.config.validate_responses
+        self.overrides: Overrides = services.overrides
+        self.latency: Latency | None = services.latency
+        self.random = random.Random(services.config.seed)
 
     async def handle(self, op: CompiledOperation, scope: Scope, receive: Receive, send: Send) -> None:
         scope["mock.operation"] = op
@@ -58,12 +80,30 @@ class Pipeline:
             response = await self._respond(op, scope, receive)
         except BodyTooLarge:
             response = error_response(op, "too_large", f"request body exceeds {self.body_limit} bytes")
-        if self.validate_responses:
+        shape: Shape | None = scope.get("mock.shape")
+        if self.validate_responses and (shape is None or not (shape.unchecked or response is _NOT_SENT)):
             problem = check_response(op, response)
             if problem is not None:
                 log.error("response of %s violates its spec: %s", op.id, problem)
                 response = error_response(op, "server_error", f"response of {op.id} violates its spec: {problem}")
-        await send_response(send, response, head=head)
+        if shape is None and self.latency is None:
+            await send_response(send, response, head=head)
+            return
+        await self._send_shaped(shape or Shape(), response, send, head)
+
+    async def _send_shaped(self, shape: Shape, response: MockResponse, send: Send, head: bool) -> None:
+        if shape.fault == "timeout":  # its delay is how long the connection is held
+            raise ConnectionFault("timeout", shape.delay)
+        delay = shape.delay if shape.delay is not None else self.latency.sample() if self.latency else 0.0
+        if delay > 0:
+            await asyncio.sleep(delay)
+        if shape.fault is None:
+            await send_response(send, response, head=head)
+        elif shape.fault == "malformed":
+            await send_malformed(send, response, head=head)
+            raise ConnectionFault("malformed")
+        else:
+            raise ConnectionFault(shape.fault)
 
     async def _respond(self, op: CompiledOperation, scope: Scope, receive: Receive) -> MockResponse:
         headers = Headers(scope=scope)
@@ -90,6 +130,11 @@ class Pipeline:
             return error_response(op, problem_kind or "bad_request", problem)
         if prefer.error:
             return error_response(op, "bad_request", prefer.error)
+        candidates = self.overrides.by_op.get(op) if self.overrides.by_op else None
+        if candidates or prefer is not NONE:
+            shaped = self._override(op, scope, prefer, candidates, headers, body, principal)
+            if shaped is not None:
+                return shaped
         if prefer.controls or op.handler is None:
             return self.responder.respond(op, prefer, headers.get("accept"))
         call = Call(op, params, body, principal, prefer, headers, self.services, content_type)
@@ -100,6 +145,33 @@ class Pipeline:
             return await _run(op, call)
         except Reject as exc:
             return error_response(op, exc.kind, exc.message)
+
+    def _override(self, op: CompiledOperation, scope: Scope, prefer: Prefer, candidates: list[Any] | None,
+                  headers: Headers, body: Any, principal: Any) -> MockResponse | None:
+        """Note how the answer is shaped (``scope["mock.shape"]``); an override's answer, or None to
+        go on to the behaviour (or the generic responder)."""
+        delay: tuple[float, float] | None = None
+        fault: str | None = None
+        answered: MockResponse | None = None
+        unchecked = False
+        found = self.overrides.answer_for(op, candidates, scope, headers, body, principal) if candidates else None
+        if found is not None:
+            override, answer = found
+            if answer.shapes:
+                scope["mock.override"] = override.id
+                delay, fault, unchecked = answer.delay, answer.fault, answer.unchecked
+                if answer.status is not None:
+                    code = answer.status
+                    answered = respond(op, answer, lambda: self.responder.respond(op, Prefer(code=code),
+                                                                                  headers.get("accept")))
+        delay = prefer.delay or delay
+        fault = prefer.fault or fault
+        if delay is None and fault is None and answered is None:
+            return None
+        scope["mock.shape"] = Shape(draw(delay, self.random) if delay else None, fault, unchecked)
+        if fault in ("reset", "empty", "timeout"):
+            return _NOT_SENT  # the request never reaches the behaviour: nothing is written
+        return answered
 
     async def _body(self, op: CompiledOperation, headers: Headers,
                     receive: Receive) -> tuple[Any, str | None, str | None, str | None]:

@@ -4,12 +4,18 @@
 - ``Prefer: example=NAME``: answer with that named example;
 - ``Prefer: dynamic=true``: generate a fresh body for this request instead of the static one.
 
-Any of them sends the request to the generic schema-driven responder, bypassing behaviours.
+Any of them sends the request to the generic responder, bypassing behaviours. Two more shape how
+the answer is sent, whoever makes it:
+
+- ``Prefer: delay=800`` (milliseconds; also ``800ms``, ``1.5s``, ``100..500``): wait that long first;
+- ``Prefer: fault=reset|empty|malformed|timeout``: break the connection instead (see `faults.py`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from .faults import FAULTS, parse_delay
 
 
 @dataclass(frozen=True)
@@ -18,6 +24,8 @@ class Prefer:
     example: str | None = None
     dynamic: bool | None = None
     error: str | None = None  # a malformed preference, reported as a 400
+    delay: tuple[float, float] | None = None  # seconds, low..high
+    fault: str | None = None
 
     @property
     def controls(self) -> bool:
@@ -33,6 +41,8 @@ def parse_prefer(header: str | None) -> Prefer:
     code: int | None = None
     example: str | None = None
     dynamic: bool | None = None
+    delay: tuple[float, float] | None = None
+    fault: str | None = None
     for item in header.replace(";", ",").split(","):
         name, _, value = item.strip().partition("=")
         name, value = name.strip().lower(), value.strip().strip('"')
@@ -48,4 +58,13 @@ def parse_prefer(header: str | None) -> Prefer:
             if value.lower() not in ("true", "false"):
                 return Prefer(error=f"Prefer: dynamic={value} must be true or false")
             dynamic = value.lower() == "true"
-    return Prefer(code, example, dynamic)
+        elif name == "delay":
+            try:
+                delay = parse_delay(value)
+            except ValueError as exc:
+                return Prefer(error=f"Prefer: delay={value}: {exc}")
+        elif name == "fault":
+            if value.lower() not in FAULTS:
+                return Prefer(error=f"Prefer: fault={value} is not a fault ({', '.join(FAULTS)})")
+            fault = value.lower()
+    return Prefer(code, example, dynamic, None, delay, fault)

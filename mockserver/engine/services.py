@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from .auth import TokenRegistry
 from .clock import Clock
 from .config import MockConfig
+from .faults import Latency
 from .journal import Journal
+from .overrides import Overrides
 from .responder import Responder
 from .scheduler import Scheduler
 
@@ -61,6 +63,8 @@ class Services:
         self.hooks = Hooks()
         self.store: Store | None = None
         self.unmounted: dict[str, list[str]] = {}  # API -> behaviours whose operation its document lacks
+        self.overrides = Overrides(config.seed)  # runtime overrides (POST /__admin/overrides)
+        self.latency: Latency | None = None  # serve --latency: a delay range for every answer
         self._registry: dict[type, object] = {}
         self._write_lock: asyncio.Lock | None = None
 
