@@ -21,6 +21,7 @@ from mockserver.engine.routing import Route, RouteCollision, RouteTable
 
 from .assertions import MISSING, PathError, check, find, finds_many
 from .safety import Redactor
+from .scenario_mock import OVERRIDES, Overrides, fault_kind, mock_only_step
 from .scenario_format import ScenarioError, bundled_scenarios, load_scenario, render, resolve
 from .webhooks import running_receiver
 
@@ -137,11 +138,13 @@ class _Target:
         self.client = TestClient(app) if app is not None else httpx.Client(base_url=base_url, timeout=30,
                                                                                follow_redirects=False)
 
-    def send(self, method: str, url: str, headers: dict[str, str], body: Any) -> tuple[int, str, Any, dict]:
+    def send(self, method: str, url: str, headers: dict[str, str], body: Any,
+             timeout: float | None = None) -> tuple[int, str, Any, dict]:
         content = None if body is None else orjson.dumps(body)
         if content is not None:
             headers = {"content-type": "application/json", **headers}
-        r = self.client.request(method, url, headers=headers, content=content)
+        extra = {"timeout": timeout} if timeout is not None else {}
+        r = self.client.request(method, url, headers=headers, content=content, **extra)
         ctype = r.headers.get("content-type", "")
         parsed: Any = r.text
         if "json" in ctype and r.content:
@@ -150,6 +153,10 @@ class _Target:
             except orjson.JSONDecodeError:
                 parsed = r.text
         return r.status_code, ctype, parsed, dict(r.headers)
+
+    def admin(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+        status, _ctype, parsed, _headers = self.send(method, path, {}, body)
+        return status, parsed
 
 
 def _url(path: str, params: dict[str, Any]) -> str:
@@ -197,6 +204,7 @@ class Runner:
     def __init__(self, target: _Target, index: SpecIndex, credentials: dict[str, str], scope: dict[str, Any],
                  receiver: Any, redact: Redactor, progress: Callable[[str], None]) -> None:
         self.target = target
+        self.overrides = Overrides(target.admin)
         self.index = index
         self.credentials = credentials
         self.scope = scope
@@ -205,6 +213,8 @@ class Runner:
         self.progress = progress
 
     def step(self, step: dict[str, Any]) -> StepResult:
+        if "override" in step or "clear_overrides" in step:
+            return self._overrides(step)
         if "expect_webhook" in step and "operation" not in step and "request" not in step:
             return self._webhook(step)
         result = self._request(step)
@@ -229,11 +239,29 @@ class Runner:
         result = StepResult(step["name"], False, method, url, body)
         wait = step.get("wait_until")
         deadline = time.monotonic() + (wait or {}).get("timeout", 0)
+        expected_fault = (step.get("expect") or {}).get("fault")
         while True:
             started = time.perf_counter()
-            status, ctype, parsed, resp_headers = self.target.send(method, url, headers, body)
+            try:
+                status, ctype, parsed, resp_headers = self.target.send(method, url, headers, body, step.get("timeout"))
+            except Exception as exc:
+                kind = fault_kind(exc)
+                if kind is None:
+                    raise
+                result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+                result.problem = None if kind == expected_fault else (
+                    f"the connection failed: '{kind}' fault" + (f" (expected '{expected_fault}')" if expected_fault
+                                                                else ""))
+                result.ok = result.problem is None
+                self.progress(f"  {'✓' if result.ok else '✗'} {step['name']} ({method} {self.redact(url)} → "
+                              f"{kind} fault, {result.elapsed_ms} ms)")
+                return result
             result.elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
             result.status, result.response_body = status, parsed
+            if expected_fault:
+                result.problem = f"expected a '{expected_fault}' fault, got status {status}"
+                self.progress(f"  ✗ {step['name']} ({method} {self.redact(url)} → {status})")
+                return result
             expect = render(step.get("expect") or {}, scope)
             problem = self.index.check_response(info, status, ctype, parsed) or self._expect(expect, status, parsed,
                                                                                               resp_headers)
@@ -265,6 +293,21 @@ class Runner:
             if problem:
                 return problem
         return None
+
+    def _overrides(self, step: dict[str, Any]) -> StepResult:
+        result = StepResult(step["name"], False, "ADMIN", OVERRIDES)
+        if "override" in step:
+            override = render(step["override"], self.scope)
+            result.method, result.request_body = "POST", override
+            override_id, result.problem = self.overrides.set(override)
+            done = f"override {override_id} set"
+        else:
+            result.method = "DELETE"
+            result.problem = self.overrides.clear(render(step["clear_overrides"], self.scope))
+            done = "overrides cleared"
+        result.ok = result.problem is None
+        self.progress(f"  {'✓' if result.ok else '✗'} {step['name']} ({done if result.ok else result.problem})")
+        return result
 
     def _webhook(self, step: dict[str, Any]) -> StepResult:
         spec = render(step["expect_webhook"], self.scope)
@@ -345,6 +388,10 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
     results = []
     for path, doc in docs:
         index = SpecIndex(doc.get("apis") or [])
+        needs_mock = mock_only_step(doc)
+        if base_url and needs_mock and not is_mock:
+            raise ScenarioError(f"scenario {doc['name']} sets runtime overrides (step '{needs_mock}'), which only an "
+                                f"epilot-mock has; {base_url} is not one")
         if base_url and not allow_writes and not is_mock:
             writing = _writes(doc, index)
             if writing:
@@ -381,14 +428,17 @@ def run_scenarios(names: list[str], *, app: Any = None, base_url: str | None = N
             runner = Runner(target, index, credentials, scope, receiver, redact, say)
             result = ScenarioResult(doc["name"], path)
             say(f"scenario {doc['name']}")
-            for step in doc["steps"]:
-                try:
-                    outcome = runner.step(step)
-                except ScenarioError as exc:
-                    outcome = StepResult(step["name"], False, problem=str(exc))
-                result.steps.append(outcome)
-                if not outcome.ok:
-                    break
+            try:
+                for step in doc["steps"]:
+                    try:
+                        outcome = runner.step(step)
+                    except ScenarioError as exc:
+                        outcome = StepResult(step["name"], False, problem=str(exc))
+                    result.steps.append(outcome)
+                    if not outcome.ok:
+                        break
+            finally:
+                runner.overrides.cleanup()  # the overrides it set end with the scenario
             result.variables = {k: v for k, v in scope.items() if isinstance(v, (str, int, float, bool))}
             results.append(result)
     return results
