@@ -21,8 +21,8 @@ from mockserver.engine.routing import Route, RouteCollision, RouteTable
 
 from .assertions import MISSING, PathError, check, find, finds_many
 from .safety import Redactor
-from .scenario_mock import OVERRIDES, Overrides, fault_kind, mock_only_step
 from .scenario_format import ScenarioError, bundled_scenarios, load_scenario, render, resolve
+from .scenario_mock import OVERRIDES, Overrides, fault_kind, mock_only_step
 from .webhooks import running_receiver
 
 __all__ = ["ScenarioError", "bundled_scenarios", "load_scenario", "run_scenarios"]
