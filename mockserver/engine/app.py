@@ -34,7 +34,7 @@ from .pipeline import Pipeline
 from .plugin import Builder, MountedApi, Plugin, PluginError, discover_plugins
 from .responder import Responder
 from .response import MockResponse, send_response
-from .routing import RouteCollision
+from .routing import RouteCollision, RouteTable
 from .services import Services
 
 log = logging.getLogger("epilot_mock")
@@ -223,12 +223,19 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
         raise StartupError(str(exc)) from None
     routing = next(m for m in stack if isinstance(m, TableRoutingMiddleware))
     app.routing = routing
+    services.overrides.route = partial(_routed_operation, routing.table)
     for m in stack:
         if isinstance(m, CORSMiddleware):
             m.table = routing.table
     for hook in services.hooks.ready:
         hook()
     return app
+
+
+def _routed_operation(table: RouteTable, method: str, path: str) -> CompiledOperation | None:
+    match = table.match(method, path)
+    endpoint = match.route.endpoint if match is not None and match.route is not None else None
+    return endpoint.op if isinstance(endpoint, Endpoint) else None
 
 
 def _install(plugins: list[Plugin], services: Services, mounted: dict[str, MountedApi]) -> dict[str, BehaviourSet]:

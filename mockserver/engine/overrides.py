@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -131,7 +131,7 @@ class Override:
         return answer
 
     def describe(self) -> dict[str, Any]:
-        return {**self.source, "id": self.id, "priority": self.priority, "persistent": self.persistent,
+        return {"match": {}, **self.source, "id": self.id, "priority": self.priority, "persistent": self.persistent,
                 "hits": self.hits, "remaining": self.remaining, "active": self.active,
                 "operations": sorted({op.id for op in self.operations})}
 
@@ -142,6 +142,8 @@ class Overrides:
     def __init__(self, seed: int = 0) -> None:
         self.items: dict[str, Override] = {}
         self.by_op: dict[CompiledOperation, list[Override]] = {}
+        # (method, path) -> the operation the app routes it to; set by the app once its routes exist
+        self.route: Callable[[str, str], CompiledOperation | None] | None = None
         self.random = random.Random(seed)
         self._order = itertools.count(1)
         self._ids = itertools.count(1)
@@ -150,7 +152,7 @@ class Overrides:
 
     def add(self, data: Any, apis: Iterable[ApiContext]) -> Override:
         """Parse, check against the spec and install an override; raises OverrideError."""
-        override = parse_override(data, list(apis), lambda: self._next_id())
+        override = parse_override(data, list(apis), self._next_id, self.route)
         if override.id in self.items:
             self.remove(override.id)  # posting an existing id replaces that override
         override.order = next(self._order)
@@ -237,7 +239,8 @@ def respond(op: CompiledOperation, answer: Answer, documented: Any) -> MockRespo
 # -- parsing ----------------------------------------------------------------------------------
 
 
-def parse_override(data: Any, apis: list[ApiContext], new_id: Any) -> Override:
+def parse_override(data: Any, apis: list[ApiContext], new_id: Callable[[], str],
+                   route: Callable[[str, str], CompiledOperation | None] | None = None) -> Override:
     if not isinstance(data, dict):
         raise OverrideError('an override is a JSON object: {"match": {...}, "answer": {...}}')
     _known(data, _FIELDS, "override")
@@ -268,7 +271,7 @@ def parse_override(data: Any, apis: list[ApiContext], new_id: Any) -> Override:
     persistent = data.get("persistent", False)
     if not isinstance(persistent, bool):
         raise OverrideError("'persistent' must be true or false")
-    operations = _operations(match, apis)
+    operations = _operations(match, apis, route)
     for index, answer in enumerate(answers):
         where = "answer" if "answer" in data else f"sequence[{index}]"
         for op in operations:
@@ -384,13 +387,21 @@ def _pattern(path: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def _operations(match: Match, apis: list[ApiContext]) -> list[CompiledOperation]:
-    """The operations an override can apply to; refuses a match that names none."""
+def _operations(match: Match, apis: list[ApiContext],
+                route: Callable[[str, str], CompiledOperation | None] | None) -> list[CompiledOperation]:
+    """The operations an override can apply to; refuses a match that names none. A path without
+    wildcards is routed as a request would be (literal segments beat parameters)."""
+    routed: set[CompiledOperation] | None = None
+    if match.path is not None and route is not None and not re.search(r"[*{]", match.path):
+        methods = [match.method] if match.method else list(_METHODS)
+        routed = {op for op in (route(m, match.path) for m in methods) if op is not None}
     found = []
     for ctx in apis:
         if match.api is not None and ctx.name != match.api:
             continue
         for op in ctx.operations:
+            if routed is not None and op not in routed:
+                continue
             if match.operation_id is not None and op.id != match.operation_id:
                 continue
             if match.method is not None and op.method.upper() != match.method:
