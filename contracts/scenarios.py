@@ -143,7 +143,7 @@ class _Target:
         content = None if body is None else orjson.dumps(body)
         if content is not None:
             headers = {"content-type": "application/json", **headers}
-        extra = {"timeout": timeout} if timeout is not None else {}
+        extra = {"timeout": timeout} if timeout is not None and self.base_url else {}
         r = self.client.request(method, url, headers=headers, content=content, **extra)
         ctype = r.headers.get("content-type", "")
         parsed: Any = r.text

@@ -26,8 +26,9 @@ def write(tmp_path: Path, text: str, name: str = "flow.yaml") -> str:
 
 
 def test_bundled_scenarios_are_the_documented_ones():
-    assert BUNDLED == ["customer-self-registration", "erp-file-import", "erp-keep-contract-in-sync",
-                       "erp-meter-reading-submission", "erp-outbound-queue", "portal-customer-day", "pricing-offer"]
+    assert BUNDLED == ["checkout-while-pricing-is-down", "customer-self-registration", "erp-file-import",
+                       "erp-keep-contract-in-sync", "erp-meter-reading-submission", "erp-outbound-queue",
+                       "portal-customer-day", "pricing-offer"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)
@@ -208,3 +209,93 @@ def test_pytest_plugin_runs_a_scenario(epilot_mock_scenario, epilot_mock):
     assert result.ok
     sent = {(e.method, e.operation_id) for e in epilot_mock.services.journal.entries}
     assert ("POST", "createUserV3") in sent or ("POST", "createUser") in sent, sent
+
+
+FAULTS = """
+name: faults
+apis: [entity]
+steps:
+  - name: schemas reset, then come back empty, cut and late
+    override:
+      id: bad-day
+      match: {operation_id: listSchemas}
+      sequence: [{fault: reset}, {fault: empty}, {fault: malformed}, {fault: timeout, delay: 100}]
+  - {name: reset, operation: listSchemas, expect: {fault: reset}}
+  - {name: empty, operation: listSchemas, expect: {fault: empty}}
+  - {name: malformed, operation: listSchemas, expect: {fault: malformed}}
+  - {name: timeout, operation: listSchemas, timeout: 20, expect: {fault: timeout}}
+  - {name: then the usual answer, operation: listSchemas, expect: {status: 200}}
+  - name: a slow one
+    override: {match: {operation_id: listSchemas}, answer: {delay: 10}, persistent: true}
+  - name: a refused override
+    override: {match: {operation_id: listSchemas}, answer: {status: 599}}
+"""
+
+
+def _fault_steps(result):
+    return [(s.name, s.ok, s.problem) for s in result.steps]
+
+
+def test_scenario_steps_set_overrides_and_expect_faults_in_process(tmp_path):
+    app = create_app(MockConfig(specs=["entity"], behaviours=False, auth="off"))
+    [result] = run_scenarios([write(tmp_path, FAULTS)], app=app)
+    steps = _fault_steps(result)
+    assert all(ok for _, ok, _ in steps[:-1]), steps
+    # In-process the timeout is the app's own exception at once: the mock cannot see a client give up.
+    name, ok, problem = steps[-1]
+    assert name == "a refused override" and not ok and "the mock refused the override (400)" in problem
+    assert "status" in problem and "599" in problem
+    assert app.services.overrides.items == {}  # what the scenario set is gone (persistent or not)
+
+
+@pytest.mark.network
+def test_scenario_fault_steps_against_a_real_mock(tmp_path):
+    app = create_app(MockConfig(specs=["entity"], behaviours=False, auth="off"))
+    with serve_in_thread(app) as url:
+        [result] = run_scenarios([write(tmp_path, FAULTS)], base_url=url)
+    steps = _fault_steps(result)
+    assert all(ok for _, ok, _ in steps[:-1]), steps
+    assert not steps[-1][1]
+    assert app.services.overrides.items == {}
+
+
+def test_an_unexpected_fault_fails_the_step_and_names_it(tmp_path):
+    flow = FAULTS.replace("expect: {fault: empty}", "expect: {status: 200}")
+    [result] = run_scenarios([write(tmp_path, flow)], app=create_app(MockConfig(specs=["entity"], behaviours=False,
+                                                                                   auth="off")))
+    failed = next(s for s in result.steps if not s.ok)
+    assert failed.name == "empty" and failed.problem == "the connection failed: 'empty' fault"
+    flow = FAULTS.replace("expect: {fault: reset}", "expect: {fault: timeout}")
+    [result] = run_scenarios([write(tmp_path, flow)], app=create_app(MockConfig(specs=["entity"], behaviours=False,
+                                                                                   auth="off")))
+    failed = next(s for s in result.steps if not s.ok)
+    assert failed.problem == "the connection failed: 'reset' fault (expected 'timeout')"
+
+
+def test_expecting_a_fault_that_does_not_come_fails(tmp_path):
+    flow = FAULTS.replace("sequence: [{fault: reset}", "sequence: [{pass: true}")
+    [result] = run_scenarios([write(tmp_path, flow)], app=create_app(MockConfig(specs=["entity"], behaviours=False,
+                                                                                   auth="off")))
+    failed = next(s for s in result.steps if not s.ok)
+    assert failed.name == "reset" and failed.problem == "expected a 'reset' fault, got status 200"
+
+
+@pytest.mark.network
+def test_override_steps_refuse_a_server_that_is_not_a_mock():
+    app, journal = make_broken_app()
+    refusal = r"sets runtime overrides .* only an epilot-mock"
+    with serve_in_thread(app) as url, pytest.raises(ScenarioError, match=refusal):
+        run_scenarios(["checkout-while-pricing-is-down"], base_url=url, token="t", allow_writes=True)
+    assert all(method == "GET" for method, _ in journal), journal  # only the probe for a mock's admin API
+
+
+@pytest.mark.parametrize("step,problem", [
+    ("{name: x, override: {match: {}, answer: {status: 200}}, operation: getContact}", "valid under more than one"),
+    ("{name: x, clear_overrides: false}", "steps/0/clear_overrides"),
+    ("{name: x, override: {match: {}, respond: {}}}", "respond"),
+    ("{name: x, operation: getContact, expect: {fault: slow}}", "slow"),
+])
+def test_override_steps_are_checked_before_anything_is_sent(tmp_path, step, problem):
+    path = write(tmp_path, f"name: bad\napis: [customer-portal]\nsteps:\n  - {step}\n")
+    with pytest.raises(ScenarioError, match=problem):
+        load_scenario(path)
