@@ -121,3 +121,26 @@ def test_erp_import_walkthrough(servers):
     assert sorted(out[5:7]) == ['{"contract_number":"IMP-1001","contract_name":"Ökostrom Import","status":"active"}',
                         '{"contract_number":"IMP-1002","contract_name":"Erdgas Import","status":"terminated"}']
     assert out[7] == '{"status":"error","span_count":3,"levels":["success","success","error"]}'
+
+
+@pytest.mark.network
+def test_faults_walkthrough_fails_checkout_twice_then_passes(servers):
+    work, port, hook_port, _ = servers
+    out = run(walkthrough("faults"), work, port, hook_port).splitlines()
+    shown = re.search(r"```text\n(.*?)```", README[README.index("<!-- walkthrough: faults -->"):], re.S).group(1)
+    expected = shown.strip().splitlines()
+    assert out[:3] == expected[:3]
+    order = re.fullmatch(r"try 3: 200 order (OR-\S+), 110\.91 EUR", out[3])
+    assert order and expected[3] == "try 3: 200 order OR-…, 110.91 EUR", out[3]
+    assert out[4:8] == expected[4:8]
+    rest = out[8:]
+    assert rest[:4] == ["reset: curl exit 56", "empty: curl exit 52", "malformed: curl exit 18",
+                        "timeout: curl exit 28"]
+    slow = re.fullmatch(r"200 in ([0-9.]+) s", rest[4])
+    assert slow and float(slow.group(1)) >= 1.9, rest[4]
+    assert rest[5] == '{"id":"flaky-schemas","operations":["listSchemas"],"remaining":3}'
+    assert rest[6:10] == ["try 1: 200", "try 2: 200", "try 3: 000", "curl exit 56"]
+    listing = [json.loads(line) for line in rest[10:]]
+    assert {o["id"]: (o["hits"], o["remaining"]) for o in listing} == {
+        "pricing-down": (2, 0), "slow-sybille": (1, None), "flaky-schemas": (3, 0)}
+    assert httpx.get(f"http://127.0.0.1:{port}/__admin/overrides").json()["count"] == 0  # the walkthrough cleans up
