@@ -149,6 +149,8 @@ def _print_banner(app: Any, host: str, port: int) -> None:
             click.echo(f"    generic: {', '.join(generic[:8])}{more}", err=True)
         if summary["unmounted"]:
             click.echo(f"    not in this document: {', '.join(summary['unmounted'])}", err=True)
+    if services.latency is not None:
+        click.echo(f"  latency: {services.latency.describe()} on every answer", err=True)
     click.echo(f"  admin API: http://{host}:{port}/__admin/health   tokens: /__admin/tokens", err=True)
 
 

@@ -1,5 +1,6 @@
 """The command line: specs list/check, and `serve` as a real server on a loopback port."""
 
+import json
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from contracts.serving import free_port
-from mockserver.cli import main
+from mockserver.cli import CONFIG_ENV, app_from_env, main
 
 from .conftest import ROOT, corpus
 from .test_specs import inventory
@@ -82,3 +83,11 @@ def test_serve_answers_over_http_and_stops_cleanly():
         except subprocess.TimeoutExpired:
             proc.kill()
     assert proc.returncode == 0
+
+
+def test_serve_latency_is_checked_and_reaches_the_app(monkeypatch):
+    result = CliRunner().invoke(main, ["serve", "--latency", "soon", "--port", str(free_port())])
+    assert result.exit_code == 2 and "--latency" in result.output and "not a duration" in result.output
+
+    monkeypatch.setenv(CONFIG_ENV, json.dumps({"config": {"behaviours": False, "latency": "50ms..300ms"}}))
+    assert app_from_env().services.latency.describe() == "50ms..300ms"
