@@ -14,7 +14,6 @@ operation with one dict lookup, so an app without overrides pays nothing else.
 from __future__ import annotations
 
 import itertools
-import random
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -139,12 +138,11 @@ class Override:
 class Overrides:
     """The overrides of one app, indexed by operation."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self) -> None:
         self.items: dict[str, Override] = {}
         self.by_op: dict[CompiledOperation, list[Override]] = {}
         # (method, path) -> the operation the app routes it to; set by the app once its routes exist
         self.route: Callable[[str, str], CompiledOperation | None] | None = None
-        self.random = random.Random(seed)
         self._order = itertools.count(1)
         self._ids = itertools.count(1)
 

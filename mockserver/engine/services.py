@@ -63,7 +63,7 @@ class Services:
         self.hooks = Hooks()
         self.store: Store | None = None
         self.unmounted: dict[str, list[str]] = {}  # API -> behaviours whose operation its document lacks
-        self.overrides = Overrides(config.seed)  # runtime overrides (POST /__admin/overrides)
+        self.overrides = Overrides()  # runtime overrides (POST /__admin/overrides)
         self.latency: Latency | None = None  # serve --latency: a delay range for every answer
         self._registry: dict[type, object] = {}
         self._write_lock: asyncio.Lock | None = None
