@@ -7,6 +7,7 @@ hypothesis strategy of line items as shop front ends send them.
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -67,7 +68,7 @@ def differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
             return [] if ("error" in expected) == ("error" in actual) else [
                 f"{path}: library {json.dumps(expected)[:300]} / ours {json.dumps(actual)[:300]}"]
         out = []
-        for key in expected.keys() | actual.keys():
+        for key in sorted(expected.keys() | actual.keys()):
             if key not in actual:
                 out.append(f"{path}.{key}: missing in ours (library: {json.dumps(expected[key])[:200]})")
             elif key not in expected:
@@ -91,99 +92,132 @@ def differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
 
 # -- generated carts ------------------------------------------------------------------------------------
 
+BOOLS = st.booleans()
+
+
+@functools.lru_cache(maxsize=None)
+def _ints(low: int, high: int) -> Any:
+    return st.integers(low, high)
+
+
+def ints(low: int, high: int) -> Any:
+    """``st.integers``, built once per range (building strategies dominates generation time)."""
+    return _ints(low, high)
+
+
+@functools.lru_cache(maxsize=None)
+def _pick(values: tuple[Any, ...]) -> Any:
+    return st.sampled_from(values)
+
+
+def pick(values: Any) -> Any:
+    return _pick(tuple(values))
+
+
+@functools.lru_cache(maxsize=None)
+def lists(elements: Any, min_size: int = 0, max_size: int | None = None, unique: bool = False) -> Any:
+    return st.lists(elements, min_size=min_size, max_size=max_size, unique=unique)
+
+
 PERIODS = ["weekly", "monthly", "every_quarter", "every_6_months", "yearly"]
 RATES: list[Any] = [19, 7, "19", "7.7", 16, "16", 0, "0", None, 2.5, "5"]
 TAX_TYPES = ["VAT", "GST", "Custom"]
 
 
-@st.composite
-def decimals(draw: Any, low: int = 0, high: int = 200_000, places: int = 12, negative: bool = False) -> str:
-    """A decimal string in major units with up to ``places`` decimals (past 10,000 € sometimes)."""
-    whole = draw(st.integers(low, high) | st.sampled_from([0, 1, 9_007, 12_345, 99_999]))
-    digits = draw(st.integers(0, places))
-    fraction = draw(st.integers(0, 10**digits - 1)) if digits else 0
-    text = f"{whole}.{fraction:0{digits}d}" if digits else str(whole)
-    if negative and draw(st.integers(0, 9)) == 0:
-        text = "-" + text
-    return text
+@functools.lru_cache(maxsize=None)
+def decimals(low: int = 0, high: int = 200_000, places: int = 12, negative: bool = False) -> Any:
+    """Decimal strings in major units with up to ``places`` decimals (past 10,000 € sometimes)."""
+    scale = 10**places
+
+    def text(raw: tuple[int, int]) -> str:
+        units, cut = raw
+        value = f"{units // scale}.{units % scale:0{places}d}"[: len(str(units // scale)) + 1 + cut]
+        value = value.rstrip(".")
+        return "-" + value if negative and units % 10 == 7 else value
+
+    return st.tuples(st.integers(low * scale, high * scale), st.integers(0, places)).map(text)
 
 
+@functools.lru_cache(maxsize=None)
 @st.composite
 def taxes(draw: Any) -> dict[str, Any]:
-    tax: dict[str, Any] = {"_id": f"tax-{draw(st.integers(0, 4))}", "rate": draw(st.sampled_from(RATES))}
-    if draw(st.booleans()):
-        tax["type"] = draw(st.sampled_from(TAX_TYPES))
-    if draw(st.integers(0, 5)) == 0:
+    tax: dict[str, Any] = {"_id": f"tax-{draw(ints(0, 4))}", "rate": draw(pick(RATES))}
+    if draw(BOOLS):
+        tax["type"] = draw(pick(TAX_TYPES))
+    if draw(ints(0, 5)) == 0:
         del tax["_id"]
     return tax
 
 
+@functools.lru_cache(maxsize=None)
 @st.composite
 def coupons(draw: Any, currency: str) -> dict[str, Any]:
-    index = draw(st.integers(0, 6))
+    index = draw(ints(0, 6))
     coupon: dict[str, Any] = {"_id": f"coupon-{index}", "name": f"Coupon {index}",
-                              "category": draw(st.sampled_from(["discount", "cashback"]))}
-    kind = draw(st.sampled_from(["percentage", "fixed", "fixed", "broken"]))
+                              "category": draw(pick(["discount", "cashback"]))}
+    kind = draw(pick(["percentage", "fixed", "fixed", "broken"]))
     if kind == "percentage":
-        coupon.update(type="percentage", percentage_value=str(draw(st.integers(-5, 120))))
+        coupon.update(type="percentage", percentage_value=str(draw(ints(-5, 120))))
     elif kind == "fixed":
         value = draw(decimals(0, 300, 2))
         coupon.update(type="fixed", fixed_value=int(round(float(value) * 100)), fixed_value_decimal=value,
-                      fixed_value_currency=currency if draw(st.integers(0, 19)) else "EUR")
+                      fixed_value_currency=currency if draw(ints(0, 19)) else "EUR")
     else:
         coupon.update(type="fixed", fixed_value_decimal="5")  # invalid: dropped
-    if draw(st.booleans()):
-        coupon["cashback_period"] = draw(st.sampled_from(["0", "12"]))
-    if draw(st.booleans()):
-        coupon["_created_at"] = f"2024-0{draw(st.integers(1, 9))}-1{draw(st.integers(0, 9))}T10:00:00.000Z"
-    if draw(st.integers(0, 3)) == 0:
+    if draw(BOOLS):
+        coupon["cashback_period"] = draw(pick(["0", "12"]))
+    if draw(BOOLS):
+        coupon["_created_at"] = f"2024-0{draw(ints(1, 9))}-1{draw(ints(0, 9))}T10:00:00.000Z"
+    if draw(ints(0, 3)) == 0:
         coupon["requires_promo_code"] = True
     return coupon
 
 
+@functools.lru_cache(maxsize=None)
 @st.composite
 def tiers(draw: Any) -> list[dict[str, Any]]:
-    count = draw(st.integers(1, 4))
-    bounds = sorted(draw(st.lists(st.integers(1, 20_000), min_size=count, max_size=count, unique=True)))
+    count = draw(ints(1, 4))
+    bounds = sorted(draw(lists(ints(1, 20_000), min_size=count, max_size=count, unique=True)))
     out = []
     for index, bound in enumerate(bounds):
         tier: dict[str, Any] = {"unit_amount_decimal": draw(decimals(0, 2, 6)),
                                 "flat_fee_amount_decimal": draw(decimals(0, 500, 2))}
         tier["unit_amount"] = int(float(tier["unit_amount_decimal"]) * 100)
         tier["flat_fee_amount"] = int(float(tier["flat_fee_amount_decimal"]) * 100)
-        if index < count - 1 or draw(st.booleans()):
+        if index < count - 1 or draw(BOOLS):
             tier["up_to"] = bound
-        if draw(st.integers(0, 9)) == 0:
+        if draw(ints(0, 9)) == 0:
             tier["display_mode"] = "on_request"
         out.append(tier)
     return out
 
 
+@functools.lru_cache(maxsize=None)
 @st.composite
 def prices(draw: Any, index: int, models: tuple[str, ...] = ("per_unit", "tiered_volume", "tiered_graduated",
                                                                 "tiered_flatfee")) -> dict[str, Any]:
-    model = draw(st.sampled_from(models))
-    currency = draw(st.sampled_from(["EUR", "EUR", "CHF", "chf"]))
+    model = draw(pick(models))
+    currency = draw(pick(["EUR", "EUR", "CHF", "chf"]))
     amount = draw(decimals(0, 20_000, 12, negative=True))
     price: dict[str, Any] = {"_id": f"price-{index}", "pricing_model": model, "unit_amount_currency": currency,
                              "unit_amount_decimal": amount, "unit_amount": int(float(amount) * 100),
                              "_org": "739224", "_schema": "price", "_created_at": "2024-01-01T00:00:00.000Z"}
     if model != "per_unit":
         price["tiers"] = draw(tiers())
-    elif draw(st.integers(0, 2)) == 0:
+    elif draw(ints(0, 2)) == 0:
         price["variable_price"] = True
-    if draw(st.booleans()):
-        price.update(type="recurring", billing_period=draw(st.sampled_from(PERIODS)))
+    if draw(BOOLS):
+        price.update(type="recurring", billing_period=draw(pick(PERIODS)))
     else:
         price["type"] = "one_time"
-        if draw(st.integers(0, 9)) == 0:
-            price["billing_period"] = draw(st.sampled_from(PERIODS))
-    inclusive = draw(st.sampled_from([True, False, None]))
+        if draw(ints(0, 9)) == 0:
+            price["billing_period"] = draw(pick(PERIODS))
+    inclusive = draw(pick([True, False, None]))
     if inclusive is not None:
         price["is_tax_inclusive"] = inclusive
-    if draw(st.integers(0, 3)):
-        price["tax"] = draw(st.lists(taxes(), min_size=1, max_size=2))
-    display = draw(st.sampled_from([None, None, None, "show_price", "show_as_on_request", "show_as_starting_price"]))
+    if draw(ints(0, 3)):
+        price["tax"] = draw(lists(taxes(), min_size=1, max_size=2))
+    display = draw(pick([None, None, None, "show_price", "show_as_on_request", "show_as_starting_price"]))
     if display is not None:
         price["price_display_in_journeys"] = display
     return price
@@ -191,59 +225,64 @@ def prices(draw: Any, index: int, models: tuple[str, ...] = ("per_unit", "tiered
 
 def _mapping(draw: Any, price_id: str) -> dict[str, Any]:
     mapping: dict[str, Any] = {"price_id": price_id,
-                               "frequency_unit": draw(st.sampled_from([*PERIODS, "one_time"]))}
-    value = draw(st.sampled_from(["int", "fraction", "zero", "none"]))
+                               "frequency_unit": draw(pick([*PERIODS, "one_time"]))}
+    value = draw(pick(["int", "fraction", "zero", "none"]))
     if value == "int":
-        mapping["value"] = draw(st.integers(1, 30_000))
+        mapping["value"] = draw(ints(1, 30_000))
     elif value == "fraction":
-        mapping["value"] = draw(st.integers(1, 3_000_000)) / 100
+        mapping["value"] = draw(ints(1, 3_000_000)) / 100
     elif value == "zero":
         mapping["value"] = 0
     return mapping
 
 
+QUANTITIES = (st.sampled_from([1, 1, 2, 0, 3, 12, 1000]) | st.integers(0, 10**6).map(lambda n: n / 1000)
+              | st.just("2") | st.just(None))
+
+
 def _quantity(draw: Any) -> Any:
-    return draw(st.sampled_from([1, 1, 2, 0, 3, 12, 1000]) | st.integers(0, 10**6).map(lambda n: n / 1000)
-                | st.just("2") | st.just(None))
+    return draw(QUANTITIES)
 
 
+@functools.lru_cache(maxsize=None)
 @st.composite
 def simple_items(draw: Any, index: int) -> dict[str, Any]:
-    kind = draw(st.sampled_from(["price", "price", "price", "custom"]))
+    kind = draw(pick(["price", "price", "price", "custom"]))
     item: dict[str, Any] = {"quantity": _quantity(draw), "description": f"Item {index}"}
     if item["quantity"] is None:
         del item["quantity"]
     if kind == "custom":  # a custom line without a price
         item["unit_amount_decimal"] = draw(decimals(0, 5_000, 4, negative=True))
-        if draw(st.booleans()):
+        if draw(BOOLS):
             item["taxes"] = [{"tax": draw(taxes())}]
         return item
     price = draw(prices(index))
     item.update(price_id=price["_id"], product_id=f"product-{index}", _price=price)
     currency = price["unit_amount_currency"].upper()
-    if draw(st.integers(0, 3)) == 0:
+    if draw(ints(0, 3)) == 0:
         item["taxes"] = [{"tax": draw(taxes())}]
-    if draw(st.integers(0, 4)) == 0:
-        item["is_tax_inclusive"] = draw(st.booleans())
-    if draw(st.integers(0, 4)) == 0:
+    if draw(ints(0, 4)) == 0:
+        item["is_tax_inclusive"] = draw(BOOLS)
+    if draw(ints(0, 4)) == 0:
         item["unit_amount_decimal"] = draw(decimals(0, 1000, 4))
-    if price.get("variable_price") or price["pricing_model"] != "per_unit" or draw(st.integers(0, 5)) == 0:
-        if draw(st.integers(0, 4)):
+    if price.get("variable_price") or price["pricing_model"] != "per_unit" or draw(ints(0, 5)) == 0:
+        if draw(ints(0, 4)):
             item["price_mappings"] = [_mapping(draw, price["_id"])]
-    if draw(st.booleans()):
-        item["_coupons"] = draw(st.lists(coupons(currency), min_size=0, max_size=3))
-    if price.get("price_display_in_journeys") == "show_as_on_request" and draw(st.booleans()):
+    if draw(BOOLS):
+        item["_coupons"] = draw(lists(coupons(currency), min_size=0, max_size=3))
+    if price.get("price_display_in_journeys") == "show_as_on_request" and draw(BOOLS):
         item["on_request_approved"] = True
-    if draw(st.integers(0, 5)) == 0:
+    if draw(ints(0, 5)) == 0:
         item["_product"] = {"_id": f"product-{index}", "name": f"Product {index}", "_schema": "product"}
     return item
 
 
+@functools.lru_cache(maxsize=None)
 @st.composite
 def composite_items(draw: Any, index: int) -> dict[str, Any]:
-    count = draw(st.integers(1, 3))
+    count = draw(ints(1, 3))
     components = [draw(prices(index * 10 + i)) for i in range(count)]
-    currency = draw(st.sampled_from(["EUR", "CHF"]))
+    currency = draw(pick(["EUR", "CHF"]))
     for component in components:
         component["unit_amount_currency"] = currency
     parent: dict[str, Any] = {"_id": f"composite-{index}", "is_composite_price": True,
@@ -252,40 +291,54 @@ def composite_items(draw: Any, index: int) -> dict[str, Any]:
                             "is_composite_price": True, "_price": parent}
     if item["quantity"] is None:
         del item["quantity"]
-    if draw(st.booleans()):  # components as line items
+    if draw(BOOLS):  # components as line items
         item["item_components"] = []
         for component in components:
             line: dict[str, Any] = {"price_id": component["_id"], "_price": component,
-                                    "quantity": draw(st.sampled_from([1, 2, 0.5])),
+                                    "quantity": draw(pick([1, 2, 0.5])),
                                     "unit_amount_decimal": component["unit_amount_decimal"]}
-            if draw(st.integers(0, 2)) == 0:
-                line["_coupons"] = draw(st.lists(coupons(currency), min_size=1, max_size=2))
-            if draw(st.integers(0, 3)) == 0:
+            if draw(ints(0, 2)) == 0:
+                line["_coupons"] = draw(lists(coupons(currency), min_size=1, max_size=2))
+            if draw(ints(0, 3)) == 0:
                 line["taxes"] = [{"tax": draw(taxes())}]
             item["item_components"].append(line)
         parent["price_components"] = {"$relation": [{"entity_id": c["_id"]} for c in components]}
     else:  # components only in the composite price
         parent["price_components"] = components
-    mappings = [_mapping(draw, c["_id"]) for c in components if draw(st.booleans())]
+    mappings = [_mapping(draw, c["_id"]) for c in components if draw(BOOLS)]
     if mappings:
         item["price_mappings"] = mappings
-    if draw(st.integers(0, 2)) == 0:
-        item["_coupons"] = draw(st.lists(coupons(currency), min_size=1, max_size=2))
-    if draw(st.integers(0, 3)) == 0:
+    if draw(ints(0, 2)) == 0:
+        item["_coupons"] = draw(lists(coupons(currency), min_size=1, max_size=2))
+    if draw(ints(0, 3)) == 0:
         item["on_request_approved"] = True
     return item
 
 
 @st.composite
 def carts(draw: Any) -> dict[str, Any]:
-    count = draw(st.integers(0, 5))
-    items = [draw(composite_items(i) if draw(st.integers(0, 4)) == 0 else simple_items(i)) for i in range(count)]
+    count = draw(ints(0, 5))
+    items = [draw(composite_items(i) if draw(ints(0, 4)) == 0 else simple_items(i)) for i in range(count)]
     promos = []
-    if draw(st.booleans()):
+    if draw(BOOLS):
         promos = [{"code": "PROMO", "coupons": [{"_id": f"coupon-{i}"} for i in
-                                                 draw(st.lists(st.integers(0, 6), max_size=3))]}]
+                                                 draw(lists(ints(0, 6), max_size=3))]}]
     return {"line_items": items, "redeemed_promos": promos}
 
 
 def load_corpus() -> list[dict[str, Any]]:
     return json.loads(CORPUS.read_text(encoding="utf-8"))
+
+
+def refresh_corpus() -> None:
+    """Recompute every corpus case's ``expected`` with the library (``python -m tests.pricing_oracle``)."""
+    oracle = Oracle()
+    cases = load_corpus()
+    for case in cases:
+        case["expected"] = oracle.price(case["body"])
+    oracle.close()
+    CORPUS.write_text(json.dumps(cases, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    refresh_corpus()
