@@ -95,7 +95,7 @@ def differences(expected: Any, actual: Any, path: str = "$") -> list[str]:
 BOOLS = st.booleans()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ints(low: int, high: int) -> Any:
     return st.integers(low, high)
 
@@ -105,7 +105,7 @@ def ints(low: int, high: int) -> Any:
     return _ints(low, high)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pick(values: tuple[Any, ...]) -> Any:
     return st.sampled_from(values)
 
@@ -114,7 +114,7 @@ def pick(values: Any) -> Any:
     return _pick(tuple(values))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def lists(elements: Any, min_size: int = 0, max_size: int | None = None, unique: bool = False) -> Any:
     return st.lists(elements, min_size=min_size, max_size=max_size, unique=unique)
 
@@ -124,7 +124,7 @@ RATES: list[Any] = [19, 7, "19", "7.7", 16, "16", 0, "0", None, 2.5, "5"]
 TAX_TYPES = ["VAT", "GST", "Custom"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def decimals(low: int = 0, high: int = 200_000, places: int = 12, negative: bool = False) -> Any:
     """Decimal strings in major units with up to ``places`` decimals (past 10,000 € sometimes)."""
     scale = 10**places
@@ -138,7 +138,7 @@ def decimals(low: int = 0, high: int = 200_000, places: int = 12, negative: bool
     return st.tuples(st.integers(low * scale, high * scale), st.integers(0, places)).map(text)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @st.composite
 def taxes(draw: Any) -> dict[str, Any]:
     tax: dict[str, Any] = {"_id": f"tax-{draw(ints(0, 4))}", "rate": draw(pick(RATES))}
@@ -149,7 +149,7 @@ def taxes(draw: Any) -> dict[str, Any]:
     return tax
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @st.composite
 def coupons(draw: Any, currency: str) -> dict[str, Any]:
     index = draw(ints(0, 6))
@@ -160,7 +160,7 @@ def coupons(draw: Any, currency: str) -> dict[str, Any]:
         coupon.update(type="percentage", percentage_value=str(draw(ints(-5, 120))))
     elif kind == "fixed":
         value = draw(decimals(0, 300, 2))
-        coupon.update(type="fixed", fixed_value=int(round(float(value) * 100)), fixed_value_decimal=value,
+        coupon.update(type="fixed", fixed_value=round(float(value) * 100), fixed_value_decimal=value,
                       fixed_value_currency=currency if draw(ints(0, 19)) else "EUR")
     else:
         coupon.update(type="fixed", fixed_value_decimal="5")  # invalid: dropped
@@ -173,7 +173,7 @@ def coupons(draw: Any, currency: str) -> dict[str, Any]:
     return coupon
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @st.composite
 def tiers(draw: Any) -> list[dict[str, Any]]:
     count = draw(ints(1, 4))
@@ -192,7 +192,7 @@ def tiers(draw: Any) -> list[dict[str, Any]]:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @st.composite
 def prices(draw: Any, index: int, models: tuple[str, ...] = ("per_unit", "tiered_volume", "tiered_graduated",
                                                                 "tiered_flatfee")) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def _quantity(draw: Any) -> Any:
     return draw(QUANTITIES)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @st.composite
 def simple_items(draw: Any, index: int) -> dict[str, Any]:
     kind = draw(pick(["price", "price", "price", "custom"]))
@@ -265,9 +265,9 @@ def simple_items(draw: Any, index: int) -> dict[str, Any]:
         item["is_tax_inclusive"] = draw(BOOLS)
     if draw(ints(0, 4)) == 0:
         item["unit_amount_decimal"] = draw(decimals(0, 1000, 4))
-    if price.get("variable_price") or price["pricing_model"] != "per_unit" or draw(ints(0, 5)) == 0:
-        if draw(ints(0, 4)):
-            item["price_mappings"] = [_mapping(draw, price["_id"])]
+    variable = price.get("variable_price") or price["pricing_model"] != "per_unit" or draw(ints(0, 5)) == 0
+    if variable and draw(ints(0, 4)):
+        item["price_mappings"] = [_mapping(draw, price["_id"])]
     if draw(BOOLS):
         item["_coupons"] = draw(lists(coupons(currency), min_size=0, max_size=3))
     if price.get("price_display_in_journeys") == "show_as_on_request" and draw(BOOLS):
@@ -277,7 +277,7 @@ def simple_items(draw: Any, index: int) -> dict[str, Any]:
     return item
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 @st.composite
 def composite_items(draw: Any, index: int) -> dict[str, Any]:
     count = draw(ints(1, 3))
