@@ -106,7 +106,8 @@ def hydrate_line(line: dict[str, Any], where: str, catalog: Catalog,
                  component_coupon_ids: dict[str, Any] | None = None) -> dict[str, Any]:
     """The line with what it names by id and leaves out filled in from the catalog (a copy).
 
-    ``price_id`` without a ``_price`` snapshot, ``coupon_ids`` without ``_coupons``, ``product_id``
+    ``price_id`` without a ``_price`` snapshot, ``coupon_ids`` without ``_coupons`` (an empty ``_price``
+    or ``_coupons``, as epilot's own request examples send, counts as absent), ``product_id``
     without ``_product`` (ignored when unknown: a product does not change the price), a price's tax
     and component relations, and the components of a composite line. What the line carries is kept
     as it is: a snapshot is priced even when its ids are not in the catalog.
@@ -124,7 +125,7 @@ def hydrate_line(line: dict[str, Any], where: str, catalog: Catalog,
         product = catalog.product(str(line["product_id"]))
         if product is not None:
             out["_product"] = product
-    if line.get("_coupons") is None:
+    if line.get("_coupons") is None or line.get("_coupons") == []:
         ids = list(line.get("coupon_ids") or []) if isinstance(line.get("coupon_ids"), list) else []
         extra = (component_coupon_ids or {}).get(str(line.get("price_id") or prop_id(out.get("_price"))))
         ids += extra if isinstance(extra, list) else []

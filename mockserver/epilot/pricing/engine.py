@@ -193,6 +193,44 @@ def _immutable_item(details: Any) -> dict[str, Any] | None:
 
 # -- the whole cart ----------------------------------------------------------------------------------
 
+def _add_line(details: dict[str, Any], line: dict[str, Any], redeemed_ids: list[Any]) -> dict[str, Any]:
+    """The details with one line item priced and added (a composite or a simple item)."""
+    frozen = _immutable_item(line.get("_immutable_pricing_details"))
+    if _is_composite(line):
+        composite = frozen if frozen is not None else _compute_composite(line, redeemed_ids)
+        own = add_composite(None, composite, redeemed_ids)
+        updated = add_composite(details, composite, redeemed_ids)
+        new_item = {**composite, **own}
+        if is_js_number(own.get("amount_subtotal")):
+            new_item["amount_subtotal_decimal"] = to_unit_string(own["amount_subtotal"])
+        if is_js_number(own.get("amount_total")):
+            new_item["amount_total_decimal"] = to_unit_string(own["amount_total"])
+        components = composite.get("item_components")
+        new_item["item_components"] = [item_to_json(c) for c in
+                                       (components if isinstance(components, list) else [])]
+        details = {**updated, "items": [*details["items"], new_item]}
+        return details
+    price = line.get("_price", UNDEFINED)
+    taxes = line.get("taxes")
+    tax = prop(taxes[0], "tax") if isinstance(taxes, list) and taxes else UNDEFINED
+    mapping = find_by_price_id(line.get("price_mappings", UNDEFINED), prop(price, "_id")) \
+        if js_truthy(price) else UNDEFINED
+    fees = line.get("external_fees_mappings", UNDEFINED)
+    if isinstance(fees, list) and fees and nullish(price):
+        raise PricingInputError("external_fees_mappings need the line's _price")
+    fee = find_by_price_id(fees, prop(price, "_id"))
+    item = frozen if frozen is not None else compute_price_item(
+        line, tax=tax, quantity=line.get("quantity", UNDEFINED), mapping=mapping, fee_mapping=fee,
+        redeemed_ids=redeemed_ids)
+    display = prop(item.get("_price"), "price_display_in_journeys")
+    if nullish(display):
+        display = prop(price, "price_display_in_journeys")
+    if approved(line, display, None):
+        details = add_item(details, price, item)
+    details = {**details, "items": [*details["items"], item_to_json(item)]}
+    return details
+
+
 def _aggregate(line_items: list[Any], redeemed_promos: list[Any]) -> dict[str, Any]:
     redeemed_ids = redeemed_coupon_ids(redeemed_promos)
     details: dict[str, Any] = {
@@ -205,39 +243,12 @@ def _aggregate(line_items: list[Any], redeemed_promos: list[Any]) -> dict[str, A
     for index, line in enumerate(line_items):
         if not isinstance(line, dict):
             raise PricingInputError(f"line_items[{index}]: a line item must be an object")
-        frozen = _immutable_item(line.get("_immutable_pricing_details"))
-        if _is_composite(line):
-            composite = frozen if frozen is not None else _compute_composite(line, redeemed_ids)
-            own = add_composite(None, composite, redeemed_ids)
-            updated = add_composite(details, composite, redeemed_ids)
-            new_item = {**composite, **own}
-            if is_js_number(own.get("amount_subtotal")):
-                new_item["amount_subtotal_decimal"] = to_unit_string(own["amount_subtotal"])
-            if is_js_number(own.get("amount_total")):
-                new_item["amount_total_decimal"] = to_unit_string(own["amount_total"])
-            components = composite.get("item_components")
-            new_item["item_components"] = [item_to_json(c) for c in
-                                           (components if isinstance(components, list) else [])]
-            details = {**updated, "items": [*details["items"], new_item]}
-            continue
-        price = line.get("_price", UNDEFINED)
-        taxes = line.get("taxes")
-        tax = prop(taxes[0], "tax") if isinstance(taxes, list) and taxes else UNDEFINED
-        mapping = find_by_price_id(line.get("price_mappings", UNDEFINED), prop(price, "_id")) \
-            if js_truthy(price) else UNDEFINED
-        fees = line.get("external_fees_mappings", UNDEFINED)
-        if isinstance(fees, list) and fees and nullish(price):
-            raise PricingInputError(f"line_items[{index}]: external_fees_mappings need the line's _price")
-        fee = find_by_price_id(fees, prop(price, "_id"))
-        item = frozen if frozen is not None else compute_price_item(
-            line, tax=tax, quantity=line.get("quantity", UNDEFINED), mapping=mapping, fee_mapping=fee,
-            redeemed_ids=redeemed_ids)
-        display = prop(item.get("_price"), "price_display_in_journeys")
-        if nullish(display):
-            display = prop(price, "price_display_in_journeys")
-        if approved(line, display, None):
-            details = add_item(details, price, item)
-        details = {**details, "items": [*details["items"], item_to_json(item)]}
+        try:
+            details = _add_line(details, line, redeemed_ids)
+        except PricingInputError as exc:
+            if str(exc).startswith("line_items["):
+                raise
+            raise PricingInputError(f"line_items[{index}]: {exc}") from None
     first_currency = prop(details["items"][0], "currency") if details["items"] else UNDEFINED
     details["currency"] = first_currency if js_truthy(first_currency) else "EUR"
     breakdown = details["total_details"]["breakdown"]
