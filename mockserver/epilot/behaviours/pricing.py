@@ -274,8 +274,8 @@ def _search_catalog(call: Any, org_known: bool) -> Any:
     results = found[offset:offset + size]
     fields = body.get("fields")
     if isinstance(fields, list) and fields:
-        keep = {str(f) for f in fields} | {"_id", "_schema"}
-        results = [{k: v for k, v in e.items() if k in keep} for e in results]
+        keep = {str(f) for f in fields}  # plus the entity's own fields (_id, _schema, _title, ...)
+        results = [{k: v for k, v in e.items() if k in keep or k.startswith("_")} for e in results]
     return call.json({"hits": len(found), "results": results})
 
 

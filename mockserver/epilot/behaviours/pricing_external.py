@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
 from mockserver.engine.store.base import Query
@@ -106,6 +106,12 @@ def _fee(cents: Decimal, unit: Decimal | None = None) -> dict[str, Any]:
 def compute_price(call: Any) -> Any:
     """GetAG-style grid fees: a static part (grid base fee, metering) and variable parts per kWh (grid
     usage, concession levy), high and low tariff, for the billing period."""
+    with localcontext() as ctx:  # any JSON number of kWh, up to 1.8e308, computes exactly
+        ctx.prec, ctx.Emax, ctx.Emin = 800, 999_999, -999_999
+        return _compute_price(call)
+
+
+def _compute_price(call: Any) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     energy = body.get("type") or "power"
     postal_code = str(body.get("postal_code") or "")
