@@ -432,7 +432,7 @@ def test_price_order_payload(compiler: SchemaCompiler, catalog: DictCatalog) -> 
     # tax = (1000 - 840.336134453782) * 2 + (50 - 42.016806722689) * 4 = 319.327731092436 + 31.932773109244
     #     = 351.26050420168 -> 35126
     assert (order["amount_total"], order["amount_subtotal"], order["amount_tax"]) == (220000, 184874, 35126)
-    validator = compiler.compile({"$ref": "#/components/schemas/OrderAttributes"})
+    validator = compiler.compile({"$ref": "#/components/schemas/Order"})
     assert first_error(validator, {**payload, **order}) is None
     # putOrder with the priced line items (stale computed fields included) prices the same
     again = price_order_payload({"line_items": order["line_items"]}, catalog=catalog)

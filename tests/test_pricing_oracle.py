@@ -82,7 +82,8 @@ def test_the_harness_fails_when_one_field_of_our_output_changes(oracle: Oracle) 
 
 def test_the_comparison_sees_missing_extra_and_changed_fields() -> None:
     library = {"a": 1, "b": {"c": "1.5", "d": [1, 2]}}
-    assert differences(library, {"a": 1.0, "b": {"c": "1.5", "d": [1, 2]}}) == []
+    assert differences(library, {"a": 1, "b": {"c": "1.5", "d": [1, 2]}}) == []
+    assert differences(library, {"a": 1.0, "b": {"c": "1.5", "d": [1, 2]}}) == ["$.a: library 1, ours 1.0"]
     assert differences(library, {"a": 1, "b": {"c": "1.50", "d": [1, 2]}}) == [
         '$.b.c: library "1.5", ours "1.50"']
     assert differences(library, {"a": 1, "b": {"c": "1.5", "d": [1]}}) == [

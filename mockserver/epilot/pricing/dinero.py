@@ -236,7 +236,12 @@ def to_unit_string(amount: float) -> str:
 
 def to_cents(amount: float) -> int:
     """``dinero.convertPrecision(2).getAmount()`` (half away from zero)."""
-    return json_integer(round_half_away(amount / CENTS_DIVISOR))
+    value = amount / CENTS_DIVISOR
+    floor = math.floor(value)
+    fraction = value - floor  # exact for doubles (and below 1 in magnitude the rounding is harmless)
+    if fraction > 0.5 or (fraction == 0.5 and value > 0):
+        floor += 1
+    return floor if abs(floor) < _TWO_53 else int(Decimal(repr(float(floor))))
 
 
 def convert_precision(amount: float, precision: int) -> float:
@@ -244,6 +249,11 @@ def convert_precision(amount: float, precision: int) -> float:
     if precision >= PRECISION:
         return round_half_away(amount * 10.0 ** (precision - PRECISION))
     return round_half_away(amount / 10.0 ** (PRECISION - precision))
+
+
+def js_number(value: float) -> int | float:
+    """A computed number as JSON: integral values as integers, as JavaScript prints them."""
+    return json_integer(value) if value.is_integer() else value
 
 
 def safe_quantity(value: object) -> float:

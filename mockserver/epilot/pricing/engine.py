@@ -10,7 +10,6 @@ carries is priced as it is (``computeAggregatedAndPriceTotals`` of the library).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from .catalog import Catalog, hydrate_line
@@ -19,9 +18,9 @@ from .dinero import (
     UNDEFINED,
     from_decimal,
     is_js_number,
+    js_number,
     js_string,
     js_truthy,
-    json_integer,
     multiply,
     nullish,
     prop,
@@ -86,18 +85,25 @@ def _component_line(ref: Any, price: dict[str, Any], line: dict[str, Any]) -> di
     own = ref if isinstance(ref, dict) else {}
     taxes = price.get("tax")
     first = taxes[0] if isinstance(taxes, list) and taxes else UNDEFINED
-    price_type = own.get("type") if js_truthy(own.get("type")) else price.get("type", UNDEFINED)
     component = dict(own)
-    component["pricing_model"] = (own.get("pricing_model") if js_truthy(own.get("pricing_model"))
-                                  else price.get("pricing_model", UNDEFINED))
-    component["quantity"] = safe_quantity(own.get("quantity", UNDEFINED))
-    component["type"] = price_type
+
+    def put(key: str, value: Any) -> None:  # an undefined member is no member (JSON.stringify drops it)
+        if value is UNDEFINED:
+            component.pop(key, None)
+        else:
+            component[key] = value
+
+    price_type = own.get("type") if js_truthy(own.get("type")) else price.get("type", UNDEFINED)
+    put("pricing_model", own.get("pricing_model") if js_truthy(own.get("pricing_model"))
+        else price.get("pricing_model", UNDEFINED))
+    component["quantity"] = js_number(safe_quantity(own.get("quantity", UNDEFINED)))
+    put("type", price_type)
     if price_type == "recurring":
-        component["billing_period"] = (own.get("billing_period") if js_truthy(own.get("billing_period"))
-                                       else price.get("billing_period", UNDEFINED))
-    component["price_id"] = own.get("price_id") if js_truthy(own.get("price_id")) else price.get("_id", UNDEFINED)
-    component["product_id"] = (own.get("product_id") if js_truthy(own.get("product_id"))
-                               else line.get("product_id", UNDEFINED))
+        put("billing_period", own.get("billing_period") if js_truthy(own.get("billing_period"))
+            else price.get("billing_period", UNDEFINED))
+    put("price_id", own.get("price_id") if js_truthy(own.get("price_id")) else price.get("_id", UNDEFINED))
+    put("product_id", own.get("product_id") if js_truthy(own.get("product_id"))
+        else line.get("product_id", UNDEFINED))
     own_price = own.get("_price")
     component["_price"] = price_snapshot(own_price if js_truthy(own_price) else price)
     if js_truthy(own.get("taxes")):
@@ -120,7 +126,7 @@ def _compute_composite(line: dict[str, Any], redeemed_ids: list[Any]) -> dict[st
     for ref, price in _component_sources(line):
         component = _component_line(ref, price, line)
         price_id = prop(component["_price"], "_id")
-        mapping = find_by_price_id(mappings, component["price_id"], price_id)
+        mapping = find_by_price_id(mappings, component.get("price_id", UNDEFINED), price_id)
         fee = find_by_price_id(fees, price_id)
         quantity = to_unit(multiply(from_decimal(js_string(component["quantity"])), parent_quantity))
         taxes = component.get("taxes")
@@ -185,8 +191,10 @@ def _immutable_item(details: Any) -> dict[str, Any] | None:
     if js_truthy(first.get("is_composite_price")):
         components = first.get("item_components")
         out = _frozen_amounts(first)
-        out["item_components"] = ([_frozen_amounts(c) for c in components] if isinstance(components, list)
-                                  else UNDEFINED)
+        if isinstance(components, list):
+            out["item_components"] = [_frozen_amounts(c) for c in components]
+        else:
+            out.pop("item_components", None)
         return out
     return _frozen_amounts(first)
 
@@ -260,20 +268,6 @@ def _aggregate(line_items: list[Any], redeemed_promos: list[Any]) -> dict[str, A
             **breakdown_to_json(details)}
 
 
-def _plain_json(value: Any) -> Any:
-    """The engine's result as JSON the way JavaScript serialises it: no undefined members, integral
-    doubles as integers, non-finite numbers as null."""
-    if isinstance(value, dict):
-        return {k: _plain_json(v) for k, v in value.items() if v is not UNDEFINED}
-    if isinstance(value, list):
-        return [None if v is UNDEFINED else _plain_json(v) for v in value]
-    if type(value) is float:
-        if not math.isfinite(value):
-            return None
-        return json_integer(value) if value.is_integer() else value
-    return value
-
-
 def compute_pricing_details(
     line_items: list[dict[str, Any]],
     *,
@@ -293,7 +287,7 @@ def compute_pricing_details(
     if catalog is not None:
         line_items = [hydrate_line(line, f"line_items[{i}]", catalog) if isinstance(line, dict) else line
                       for i, line in enumerate(line_items)]
-    return _plain_json(_aggregate(line_items, promos))
+    return _aggregate(line_items, promos)
 
 
 def price_order_payload(payload: dict[str, Any], *, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from .dinero import (
     from_decimal,
     is_integer,
     is_js_number,
+    js_number,
     js_string,
     js_truthy,
     multiply,
@@ -160,7 +161,10 @@ def _from_priced(item: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in item.items() if k not in _COUPON_FIELDS}
     if js_truthy(item.get("before_discount_unit_amount")):
         out["unit_amount"] = item["before_discount_unit_amount"]
-        out["unit_amount_decimal"] = item.get("before_discount_unit_amount_decimal", UNDEFINED)
+        if "before_discount_unit_amount_decimal" in item:
+            out["unit_amount_decimal"] = item["before_discount_unit_amount_decimal"]
+        else:
+            out.pop("unit_amount_decimal", None)
     return out
 
 
@@ -176,11 +180,11 @@ def compute_price_item(line: dict[str, Any], *, tax: Any, quantity: Any, mapping
         raise PricingInputError("unit_amount_currency must be a string")
     currency = currency_value.upper()
     description = item.get("description")
-    if description is None:
+    if nullish(description):
         description = prop(price, "description")
     the_tax = price_tax(tax, price, item.get("taxes", UNDEFINED))
     inclusive = item.get("is_tax_inclusive")
-    if inclusive is None:
+    if nullish(inclusive):
         inclusive = prop(price, "is_tax_inclusive")
         inclusive = True if nullish(inclusive) else inclusive
     safe, select_value, multiplier, uses_mapping = quantities(price, quantity, mapping)
@@ -224,6 +228,8 @@ def compute_price_item(line: dict[str, Any], *, tax: Any, quantity: Any, mapping
                               coupon=coupon)
 
     out = {**item, **values}
+    if out.get("price_display_in_journeys") is UNDEFINED:
+        out.pop("price_display_in_journeys")
     if applied is not UNDEFINED:
         out["_coupons"] = applied
     out["currency"] = currency
@@ -239,17 +245,26 @@ def compute_price_item(line: dict[str, Any], *, tax: Any, quantity: Any, mapping
     price_type = prop(item, "type")
     if nullish(price_type):
         price_type = prop(price, "type")
-    out["type"] = price_type
+    if price_type is UNDEFINED:
+        out.pop("type", None)
+    else:
+        out["type"] = price_type
     if price_type == "recurring":
         item_period = item.get("billing_period")
-        out["billing_period"] = prop(price, "billing_period") if item_period is None else item_period
+        period_value = prop(price, "billing_period") if nullish(item_period) else item_period
+        if period_value is UNDEFINED:
+            out.pop("billing_period", None)
+        else:
+            out["billing_period"] = period_value
     snapshot = price_snapshot(price)
     display = values.get("price_display_in_journeys")
     if js_truthy(display):
         snapshot["price_display_in_journeys"] = display
         unchanged_display = prop(prop(item, "_price"), "unchanged_price_display_in_journeys")
-        snapshot["unchanged_price_display_in_journeys"] = (prop(price, "price_display_in_journeys")
-                                                            if nullish(unchanged_display) else unchanged_display)
+        if nullish(unchanged_display):
+            unchanged_display = prop(price, "price_display_in_journeys")
+        if unchanged_display is not UNDEFINED:
+            snapshot["unchanged_price_display_in_journeys"] = unchanged_display
     out["_price"] = snapshot
     out["is_tax_inclusive"] = inclusive
     return out
@@ -301,8 +316,9 @@ def item_to_json(item: dict[str, Any]) -> dict[str, Any]:
     out["taxes"] = [{**tax, "amount": cents(prop(tax, "amount") or 0.0)} if isinstance(tax, dict)
                     else _not_object(tax) for tax in taxes]
     if js_truthy(item.get("tiers_details")):
-        out["tiers_details"] = [{**tier, **{k: cents(prop(tier, k)) for k in _TIER_MONEY}}
-                                for tier in item["tiers_details"]]
+        out["tiers_details"] = [_tier_json(tier) for tier in item["tiers_details"]]
+    if type(item.get("discount_percentage")) is float:
+        out["discount_percentage"] = js_number(item["discount_percentage"])
     model = item.get("pricing_model")
     price_model = prop(item.get("_price"), "pricing_model")
     get_ag = item.get("get_ag")
@@ -320,6 +336,15 @@ def item_to_json(item: dict[str, Any]) -> dict[str, Any]:
                 converted.pop(name, None)
                 converted.pop(name + "_decimal", None)
         out["dynamic_tariff"] = converted
+    return out
+
+
+def _tier_json(tier: Any) -> dict[str, Any]:
+    if not isinstance(tier, dict):
+        raise PricingInputError("tiers_details must hold objects")
+    out = {**tier, **{k: cents(tier.get(k, UNDEFINED)) for k in _TIER_MONEY}}
+    if type(tier.get("quantity")) is float:
+        out["quantity"] = js_number(tier["quantity"])
     return out
 
 

@@ -25,6 +25,7 @@ from .dinero import (
     from_decimal,
     is_integer,
     is_js_number,
+    js_number,
     js_truthy,
     multiply,
     nullish,
@@ -98,8 +99,9 @@ def add_item(details: dict[str, Any], price: Any, item: dict[str, Any]) -> dict[
     item_taxes = item.get("taxes")
     first_tax = item_taxes[0] if isinstance(item_taxes, list) and item_taxes else UNDEFINED
     item_tax = prop(first_tax, "tax")
-    if nullish(item_tax):
-        item_tax = {"rate": to_number(prop(first_tax, "rateValue"))}
+    if nullish(item_tax):  # an untaxed item's rate: 0, or NaN (printed null) without a rateValue
+        rate = to_number(prop(first_tax, "rateValue"))
+        item_tax = {"rate": js_number(rate) if rate == rate else rate}
     rate_value = prop(first_tax, "rateValue")
     item_tax_id, item_rate = prop(item_tax, "_id"), prop(item_tax, "rate")
     tax = next((t for t in taxes if (js_truthy(prop(prop(t, "tax"), "_id")) and js_truthy(item_tax_id)
@@ -144,12 +146,13 @@ def add_item(details: dict[str, Any], price: Any, item: dict[str, Any]) -> dict[
             new_tax["_id"] = item_tax_id
         if js_truthy(prop(item_tax, "type")):
             new_tax["type"] = item_tax["type"]
-        new_tax["rate"] = item_rate
+        if item_rate is not UNDEFINED:
+            new_tax["rate"] = item_rate
         taxes.append({"tax": new_tax, "amount": item_tax_amount})
 
     if recurrence is None:
         group: dict[str, Any] = {"type": item_type if item_type == "recurring" else "one_time"}
-        if item_type == "recurring":
+        if item_type == "recurring" and item_period is not UNDEFINED:
             group["billing_period"] = item_period
         group.update(unit_amount_gross=unit_gross, unit_amount_net=UNDEFINED if unit_net is None else unit_net,
                      amount_subtotal=subtotal, amount_total=total, amount_subtotal_decimal=to_unit_string(subtotal),
@@ -174,7 +177,9 @@ def add_item(details: dict[str, Any], price: Any, item: dict[str, Any]) -> dict[
         entry: dict[str, Any] = {"type": by_type if by_type == "recurring" else "one_time"}
         if by_type == "recurring":
             period = recurrence.get("billing_period", UNDEFINED) if recurrence is not None else UNDEFINED
-            entry["billing_period"] = prop(price, "billing_period") if nullish(period) else period
+            period = prop(price, "billing_period") if nullish(period) else period
+            if period is not UNDEFINED:
+                entry["billing_period"] = period
         entry.update(amount_total=total, amount_subtotal=subtotal, amount_tax=item_tax_amount, tax=recurrence_tax)
         by_tax.append(entry)
     else:
@@ -273,7 +278,7 @@ def _composite_cashbacks(composite: dict[str, Any], breakdown: dict[str, Any],
     for coupon in applied or []:
         amount = multiply(from_decimal(coupon["fixed_value_decimal"]), safe_quantity(composite.get("quantity")))
         period = coupon.get("cashback_period")
-        annotated = {**coupon, "cashback_amount": UNDEFINED, "cashback_amount_decimal": UNDEFINED}
+        annotated = {k: v for k, v in coupon.items() if k not in ("cashback_amount", "cashback_amount_decimal")}
         if amount:
             annotated["cashback_amount"] = cents(amount)
             annotated["cashback_amount_decimal"] = to_unit_string(amount)
@@ -315,18 +320,26 @@ def breakdown_to_json(details: dict[str, Any]) -> dict[str, Any]:
     breakdown = total_details.get("breakdown")
     breakdown = breakdown if isinstance(breakdown, dict) else {}
     converted: dict[str, Any] = dict(breakdown)
-    converted["taxes"] = [{**tax, "amount": cents(tax.get("amount"))} for tax in breakdown.get("taxes") or []]
+    converted["taxes"] = [_tax_json(tax) for tax in breakdown.get("taxes") or []]
     converted["recurrences"] = [_recurrence_json(r) for r in breakdown.get("recurrences") or []]
     converted["recurrencesByTax"] = [
         {**r, "amount_total": cents(r.get("amount_total")), "amount_subtotal": cents(r.get("amount_subtotal")),
          "amount_tax": cents(r.get("amount_tax")),
-         "tax": {**(r.get("tax") or {}), "amount": cents(prop(r.get("tax"), "amount"))}}
+         "tax": _tax_json(r.get("tax") or {})}
         for r in breakdown.get("recurrencesByTax") or []]
     if "cashbacks" in breakdown:
         converted["cashbacks"] = [{**c, "amount_total": cents(c.get("amount_total"))}
                                   for c in breakdown["cashbacks"] or []]
     out["total_details"] = {**total_details, "amount_tax": cents(total_details.get("amount_tax", UNDEFINED)),
                             "breakdown": converted}
+    return out
+
+
+def _tax_json(entry: dict[str, Any]) -> dict[str, Any]:
+    out = {**entry, "amount": cents(entry.get("amount", UNDEFINED))}
+    tax = entry.get("tax")
+    if isinstance(tax, dict) and type(tax.get("rate")) is float and tax["rate"] != tax["rate"]:
+        out["tax"] = {**tax, "rate": None}  # JSON.stringify(NaN) is null
     return out
 
 
@@ -338,6 +351,8 @@ def _recurrence_json(recurrence: dict[str, Any]) -> dict[str, Any]:
     out = {**recurrence, "unit_amount_gross": cents(recurrence.get("unit_amount_gross"))}
     if _integral(recurrence.get("unit_amount_net")):
         out["unit_amount_net"] = cents(recurrence["unit_amount_net"])
+    elif out.get("unit_amount_net") is UNDEFINED:
+        del out["unit_amount_net"]  # a net sum of 0 was dropped
     for name in ("amount_subtotal", "amount_total", "amount_tax"):
         out[name] = cents(recurrence.get(name))
     for name in ("discount_amount", "before_discount_amount_total", "before_discount_amount_subtotal",
