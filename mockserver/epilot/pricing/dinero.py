@@ -39,11 +39,19 @@ _TWO_53 = 9007199254740992.0
 
 def is_js_number(value: object) -> bool:
     """``typeof value === "number"`` for a parsed JSON value (booleans are not numbers)."""
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    kind = type(value)
+    return kind is float or kind is int or (isinstance(value, int | float) and not isinstance(value, bool))
 
 
 def js_truthy(value: object) -> bool:
     """JavaScript truthiness: empty arrays and objects are truthy, 0, NaN and "" are not."""
+    kind = type(value)
+    if kind is str:
+        return value != ""
+    if kind is dict or kind is list:
+        return True
+    if kind is float:
+        return value == value and value != 0
     if value is None or value is False:
         return False
     if value is True:
@@ -101,6 +109,8 @@ def to_number(value: object) -> float:
 
 def is_integer(value: float) -> bool:
     """``Number.isInteger``."""
+    if type(value) is float:
+        return value.is_integer()
     return math.isfinite(value) and value == math.floor(value)
 
 
@@ -293,7 +303,7 @@ UNDEFINED: Any = _Undefined()
 
 def prop(obj: object, key: str) -> Any:
     """``obj?.[key]``: UNDEFINED when ``obj`` is not an object or has no such key."""
-    if isinstance(obj, dict):
+    if type(obj) is dict or isinstance(obj, dict):
         return obj.get(key, UNDEFINED)
     return UNDEFINED
 

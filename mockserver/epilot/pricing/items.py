@@ -289,6 +289,8 @@ def _money(out: dict[str, Any], name: str, value: Any) -> None:
 
 def _integer_amount(value: Any) -> float:
     """A 12-place amount as Dinero.js takes it: an integer, or the integer assertion fails."""
+    if type(value) is float and value.is_integer():
+        return value
     if not is_js_number(value) or not is_integer(float(value)):
         raise PricingInputError(f"You must provide an integer (got {js_string(value)})")
     return float(value)

@@ -50,6 +50,8 @@ def empty_details() -> dict[str, Any]:
 
 def _amount(value: Any) -> float:
     """``toDineroFromInteger(value).getAmount()``: integers only."""
+    if type(value) is float and value.is_integer():
+        return value
     if not is_js_number(value) or not is_integer(float(value)):
         raise PricingInputError("You must provide an integer.")
     return float(value)
@@ -344,7 +346,7 @@ def _tax_json(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _integral(value: Any) -> bool:
-    return is_js_number(value) and is_integer(float(value))
+    return (type(value) is float and value.is_integer()) or (is_js_number(value) and is_integer(float(value)))
 
 
 def _recurrence_json(recurrence: dict[str, Any]) -> dict[str, Any]:
