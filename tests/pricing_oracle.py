@@ -240,7 +240,8 @@ def _mapping(draw: Any, price_id: str) -> dict[str, Any]:
     return mapping
 
 
-QUANTITIES = (st.sampled_from([1, 1, 2, 0, 3, 12, 1000]) | st.integers(0, 10**6).map(lambda n: n / 1000 if n % 1000 else n // 1000)
+QUANTITIES = (st.sampled_from([1, 1, 2, 0, 3, 12, 1000])
+              | st.integers(0, 10**6).map(lambda n: n / 1000 if n % 1000 else n // 1000)  # never "1.0"
               | st.just("2") | st.just(None))
 
 
