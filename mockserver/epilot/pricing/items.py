@@ -83,7 +83,9 @@ def product_snapshot(product: Any) -> Any:
 def price_tax(applicable: Any, price: Any, item_taxes: Any) -> Any:
     """``getPriceTax``: the given tax, else the line's first tax entry's ``tax``, else the price's first tax.
 
-    A line with taxes whose first entry has no ``tax`` is nontaxable, even if its price has a tax."""
+    A line with taxes whose first entry has no ``tax`` is nontaxable, even if its price has a tax. A
+    tax whose rate is null or not a number counts as 0 % (corpus case "a tax with rate null is 0 and
+    valid")."""
     if js_truthy(applicable):
         return applicable
     if isinstance(item_taxes, list) and item_taxes:

@@ -124,8 +124,11 @@ def graduated_values(tiers: object, currency: str, inclusive: bool, select_value
                      quantity: float, uses_mapping: bool, unchanged_display: Any) -> dict[str, Any]:
     """Each reached tier priced for the units of the value that fall in it.
 
-    The unit amounts are the sums of the tiers' unit amounts; only the totals are multiplied by the
-    quantity, and only when a mapping chose the tiers (``TieredGraduated`` in the oracle corpus)."""
+    The unit amounts are the sums of the tiers' unit amounts (per unit, not the total); only the
+    totals are multiplied by the quantity, and only when a mapping chose the tiers: without one, the
+    first tier once, whatever the quantity (corpus cases "graduated tiers with a yearly mapping on a
+    monthly price" and "graduated tiers without a mapping: the first tier once, whatever the
+    quantity")."""
     tier_list = _tier_list(tiers)
     totals: dict[str, Any] = {"unit_amount_gross": 0.0, "unit_amount_net": 0.0, "amount_subtotal": 0.0,
                               "amount_total": 0.0, "amount_tax": 0.0}

@@ -6,13 +6,19 @@ the differential test against the library (tests/test_pricing_oracle.py):
 
 - ``taxes`` merge an item into the first entry with the same tax ``_id``, or the same ``rate``
   compared strictly (``"19"`` and ``19`` are different), and a nontaxable item into an entry of
-  rate ``0``;
+  rate ``0`` (corpus case "rates '19' and 19 are different taxes entries");
 - ``recurrencesByTax`` groups by the *price snapshot's* type and period, and an item whose tax rate
-  is falsy (untaxed, rate 0 or null) joins the first group of its period whatever that group's tax;
+  is falsy (untaxed, rate 0 or null) joins the first group of its period whatever that group's tax
+  (corpus case "item without any tax joins the first group of its period in recurrencesByTax");
 - a ``recurrencesByTax`` entry's ``tax`` is the very ``taxes`` entry it was created with, so its
-  ``amount`` is that tax's running total over every period;
+  ``amount`` is that tax's running total over every period (the same corpus case);
 - a recurrence's ``unit_amount_net`` is dropped for good once it sums to 0;
-- ``total_details.amount_shipping`` is only present while no item was counted.
+- ``total_details.amount_shipping`` is only present while no item was counted;
+- an on-request item counts only once approved; a composite with an on-request component counts
+  only when the composite is approved (corpus case "on-request price approved counts, not approved
+  does not").
+
+The corpus cases are in ``tests/data/pricing_oracle_corpus.json``, with the library's answers.
 """
 
 from __future__ import annotations
