@@ -181,6 +181,8 @@ def coupons(draw: Any, currency: str) -> dict[str, Any]:
 def tiers(draw: Any) -> list[dict[str, Any]]:
     count = draw(ints(1, 4))
     bounds = sorted(draw(lists(ints(1, 20_000), min_size=count, max_size=count, unique=True)))
+    if draw(ints(0, 9)) == 0:
+        bounds.reverse()  # tiers out of order: taken in the order given
     out = []
     for index, bound in enumerate(bounds):
         tier: dict[str, Any] = {"unit_amount_decimal": draw(decimals(0, 2, 6)),
@@ -229,7 +231,7 @@ def prices(draw: Any, index: int, models: tuple[str, ...] = ("per_unit", "tiered
 def _mapping(draw: Any, price_id: str) -> dict[str, Any]:
     mapping: dict[str, Any] = {"price_id": price_id,
                                "frequency_unit": draw(pick([*PERIODS, "one_time"]))}
-    value = draw(pick(["int", "fraction", "zero", "none"]))
+    value = draw(pick(["int", "fraction", "zero", "none", "int", "negative"]))
     if value == "int":
         mapping["value"] = draw(ints(1, 30_000))
     elif value == "fraction":
@@ -237,6 +239,8 @@ def _mapping(draw: Any, price_id: str) -> dict[str, Any]:
         mapping["value"] = cents / 100 if cents % 100 else cents // 100
     elif value == "zero":
         mapping["value"] = 0
+    elif value == "negative":
+        mapping["value"] = -draw(ints(1, 500))
     return mapping
 
 
@@ -279,6 +283,10 @@ def simple_items(draw: Any, index: int) -> dict[str, Any]:
         item["on_request_approved"] = True
     if draw(ints(0, 5)) == 0:
         item["_product"] = {"_id": f"product-{index}", "name": f"Product {index}", "_schema": "product"}
+    if draw(ints(0, 7)) == 0:  # the line overrides the price's recurrence
+        item["type"] = draw(pick(["one_time", "recurring"]))
+        if item["type"] == "recurring" and draw(BOOLS):
+            item["billing_period"] = draw(pick(PERIODS))
     return item
 
 
