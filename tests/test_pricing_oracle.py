@@ -91,3 +91,7 @@ def test_the_comparison_sees_missing_extra_and_changed_fields() -> None:
     assert differences(library, {"b": {"c": "1.5", "d": [1, 2]}, "x": 0}) == [
         "$.a: missing in ours (library: 1)", "$.x: not in the library's result (ours: 0)"]
     assert differences({"error": "boom"}, {"items": []}) != []
+    # only the documented additions may be ours alone, and only where they are documented
+    assert differences({"items": [{}]}, {"items": [{"pricing_model": "per_unit"}]}) == []
+    assert differences({"x": {}}, {"x": {"pricing_model": "per_unit"}}) == [
+        '$.x.pricing_model: not in the library\'s result (ours: "per_unit")']

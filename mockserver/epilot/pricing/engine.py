@@ -214,8 +214,9 @@ def _add_line(details: dict[str, Any], line: dict[str, Any], redeemed_ids: list[
         if is_js_number(own.get("amount_total")):
             new_item["amount_total_decimal"] = to_unit_string(own["amount_total"])
         components = composite.get("item_components")
-        new_item["item_components"] = [item_to_json(c) for c in
+        new_item["item_components"] = [_with_model(item_to_json(c)) for c in
                                        (components if isinstance(components, list) else [])]
+        new_item.setdefault("is_composite_price", True)  # our addition: the published schema requires it
         details = {**updated, "items": [*details["items"], new_item]}
         return details
     price = line.get("_price", UNDEFINED)
@@ -235,8 +236,18 @@ def _add_line(details: dict[str, Any], line: dict[str, Any], redeemed_ids: list[
         display = prop(price, "price_display_in_journeys")
     if approved(line, display, None):
         details = add_item(details, price, item)
-    details = {**details, "items": [*details["items"], item_to_json(item)]}
+    details = {**details, "items": [*details["items"], _with_model(item_to_json(item))]}
     return details
+
+
+def _with_model(item: dict[str, Any]) -> dict[str, Any]:
+    """Our one addition to the library's answer: a simple item always says its pricing model (the
+    published ``PriceItem`` requires it; the library only echoes the line's). It is the model the
+    item was priced with: its price's, else per unit."""
+    if "pricing_model" not in item:
+        model = prop(item.get("_price"), "pricing_model")
+        item["pricing_model"] = model if isinstance(model, str) and model else "per_unit"
+    return item
 
 
 def _aggregate(line_items: list[Any], redeemed_promos: list[Any]) -> dict[str, Any]:
