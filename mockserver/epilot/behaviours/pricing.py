@@ -70,8 +70,9 @@ def _org_known(call: Any, header: str = "X-Ivy-Org-ID") -> bool:
     return org is None or org == c.world(call).org_id
 
 
-def _priced(fn: Any, *args: Any, missing: str = "not_found", **kwargs: Any) -> Any:
-    """``fn``'s result; an unknown catalogue id is a ``missing`` error, other bad input a 400."""
+def _priced(fn: Any, *args: Any, missing: str = "unknown_reference", **kwargs: Any) -> Any:
+    """``fn``'s result; an unknown catalogue id is a ``missing`` error (404 where the operation
+    documents it, else 400), input the price engine cannot price a 400."""
     try:
         return fn(*args, **kwargs)
     except UnknownCatalogIdError as exc:
@@ -84,23 +85,29 @@ def _priced(fn: Any, *args: Any, missing: str = "not_found", **kwargs: Any) -> A
 
 @behaviours("$calculatePricingDetails", reads_only=True)
 def calculate_pricing_details(call: Any) -> Any:
-    body = call.body or {}
+    body = call.body if isinstance(call.body, dict) else {}
     result = _priced(compute_pricing_details, body.get("line_items") or [],
                      redeemed_promos=body.get("redeemed_promos"), catalog=StoreCatalog(call))
     return call.json(result)
 
 
 def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
-                      missing: str = "not_found") -> tuple[dict, dict | None]:
+                      missing: str = "unknown_reference") -> tuple[dict, dict | None]:
     """The order's attributes, priced. ``missing``: the error kind for ids in the payload that name
     nothing (a 400 where a 404 would say that the addressed order does not exist)."""
     priced = _priced(price_order_payload, payload, catalog=catalog, missing=missing)
-    attributes = {k: v for k, v in payload.items() if k not in ("contact", "line_items", "payment_method")}
+    attributes = {k: v for k, v in payload.items()
+                  if k not in ("contact", "line_items", "payment_method", "billing_address", "delivery_address")}
     attributes.update(priced)
+    for key in ("billing_address", "delivery_address"):
+        if isinstance(payload.get(key), list):
+            attributes[key] = [_address(a) for a in payload[key] if isinstance(a, dict)]
     methods = [m for m in (_payment_method(m) for m in payload.get("payment_method") or []) if m]
     if methods:
         attributes["payment_method"] = methods
     attributes.setdefault("status", "draft")
+    attributes["_org_id"] = c.world(call).org_id
+    _catalog_relations(call, attributes, priced["line_items"])
     contact = None
     if payload.get("contact"):
         contact = c.store(call).get(payload["contact"])
@@ -108,6 +115,32 @@ def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
             raise Reject(missing, f"contact {payload['contact']} not found")
         c.add_relation(attributes, "customer", contact)
     return attributes, contact
+
+
+def _address(address: dict[str, Any]) -> dict[str, Any]:
+    """An order address as stored: null fields are absent fields."""
+    return {k: v for k, v in address.items() if v is not None}
+
+
+def _catalog_relations(call: Any, attributes: dict[str, Any], items: list[dict[str, Any]]) -> None:
+    """The order's products, prices and coupons relations: the catalogue entities its line items use."""
+    wanted: dict[str, list[str]] = {"products": [], "prices": [], "coupons": []}
+    for item in items:
+        for part in [item, *(item.get("item_components") or [])]:
+            if not isinstance(part, dict):
+                continue
+            price = part.get("_price") if isinstance(part.get("_price"), dict) else {}
+            wanted["prices"].append(str(part.get("price_id") or price.get("_id") or ""))
+            wanted["products"].append(str(part.get("product_id") or ""))
+            wanted["coupons"].extend(str(cp.get("_id") or "") for cp in part.get("_coupons") or []
+                                     if isinstance(cp, dict))
+    found = c.store(call).get_many(sorted({i for ids in wanted.values() for i in ids if i}))
+    schema_of = {"products": "product", "prices": "price", "coupons": "coupon"}
+    for attribute, ids in wanted.items():
+        targets = [found[i] for i in dict.fromkeys(ids)
+                   if i in found and found[i].get("_schema") == schema_of[attribute]]
+        if targets:
+            attributes[attribute] = {"$relation": [{"entity_id": t["_id"]} for t in targets]}
 
 
 PAYMENT_TYPES = {"payment_sepa": "payment_sepa", "sepa": "payment_sepa", "iban": "IBAN", "payment_invoice":
@@ -151,6 +184,7 @@ def put_order(call: Any) -> Any:
     if existing is None or existing.get("_schema") != "order":
         raise Reject("not_found", f"order {call.params['id']} not found")
     attributes, contact = _order_attributes(call, call.body, StoreCatalog(call), missing="bad_request")
+    attributes["_org_id"] = existing.get("_org_id") or attributes["_org_id"]
     for key in ("order_number", "_title"):
         if existing.get(key):
             attributes[key] = existing[key]
@@ -163,14 +197,19 @@ def put_order(call: Any) -> Any:
 
 @behaviours("$checkoutCart")
 def checkout_cart(call: Any) -> Any:
-    body = call.body
-    cart = body["cart"]
+    body = call.body if isinstance(call.body, dict) else {}
+    cart = body.get("cart") or {}
     if isinstance(cart, str):
         raise Reject("not_found", f"cart {cart} not found (stored carts are not part of the mock; send the cart)")
     mode = body.get("mode") or "create_order"
-    payload: dict[str, Any] = {"line_items": cart["line_items"], "redeemed_promos": body.get("redeemed_promos") or [],
+    payload: dict[str, Any] = {"line_items": cart.get("line_items") or [],
+                               "redeemed_promos": body.get("redeemed_promos") or [],
                                "status": "quote" if mode == "create_quote" else cart.get("status", "placed"),
-                               "source_type": "journey"}
+                               "source_type": cart.get("source_type") or "journey",
+                               "cart_id": c.world(call).new_id()}
+    for key in ("source_id", "source", "metadata", "journey_data"):
+        if cart.get(key) is not None:
+            payload[key] = cart[key]
     customer = cart.get("customer") or {}
     for src, dst in (("first_name", "billing_first_name"), ("last_name", "billing_last_name"),
                      ("email", "billing_email"), ("phone", "billing_phone"), ("company_name", "billing_company_name"),
@@ -180,6 +219,9 @@ def checkout_cart(call: Any) -> Any:
     for key in ("billing_address", "delivery_address"):
         if isinstance(cart.get(key), dict):
             payload[key] = [cart[key]]
+    if isinstance(cart.get("additional_addresses"), list):
+        payload.setdefault("delivery_address", []).extend(
+            a for a in cart["additional_addresses"] if isinstance(a, dict))
     if isinstance(cart.get("payment_method"), dict):
         payload["payment_method"] = [cart["payment_method"]]
     if cart.get("tags"):
@@ -206,12 +248,20 @@ def _contact_for_checkout(call: Any, customer: dict[str, Any]) -> str | None:
 def _catalog_entities(call: Any, org_known: bool) -> list[dict[str, Any]]:
     if not org_known:
         return []
-    page = c.store(call).query(Query(schemas=("product", "price"), limit=100_000, sort=(("_created_at", False),)))
+    page = c.store(call).query(Query(schemas=("product", "price", "coupon"), limit=100_000,
+                                     sort=(("_created_at", False),)))
     return page.items
 
 
+def _whole(value: Any, default: int) -> int:
+    """A paging number (a JSON number, maybe fractional or negative) as a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return default
+    return max(0, min(int(value), 1_000_000))
+
+
 def _search_catalog(call: Any, org_known: bool) -> Any:
-    body = call.body or {}
+    body = call.body if isinstance(call.body, dict) else {}
     try:
         node = parse_catalog_query(body.get("q") or "")
         keys = parse_catalog_sort(body["sort"]) if body.get("sort") else []
@@ -220,9 +270,13 @@ def _search_catalog(call: Any, org_known: bool) -> Any:
     found = [e for e in _catalog_entities(call, org_known) if matches(node, e)]
     if keys:
         found = sort_entities(found, keys)
-    offset = int(body.get("from") or 0)
-    size = int(body["size"]) if body.get("size") is not None else 50
-    return call.json({"hits": len(found), "results": found[offset:offset + size]})
+    offset, size = _whole(body.get("from"), 0), _whole(body.get("size"), 50)
+    results = found[offset:offset + size]
+    fields = body.get("fields")
+    if isinstance(fields, list) and fields:
+        keep = {str(f) for f in fields}  # plus the entity's own fields (_id, _schema, _title, ...)
+        results = [{k: v for k, v in e.items() if k in keep or k.startswith("_")} for e in results]
+    return call.json({"hits": len(found), "results": results})
 
 
 @behaviours("$searchCatalog", reads_only=True)
@@ -237,8 +291,8 @@ def private_search_catalog(call: Any) -> Any:
 
 @behaviours("$validatePromoCodes")
 def validate_promo_codes(call: Any) -> Any:
-    body = call.body
-    codes = {str(code).strip().lower() for code in body["promo_codes"]}
+    body = call.body if isinstance(call.body, dict) else {}
+    codes = {str(code).strip().lower() for code in body.get("promo_codes") or []}
     wanted = set(body.get("coupon_ids") or [])
     coupons = c.store(call).query(Query(schemas=("coupon",), limit=10_000)).items if _org_known(call) else []
     matched = [cp for cp in coupons if cp.get("active", True)
@@ -295,14 +349,16 @@ def _rule_matches(rule: dict[str, Any], location: dict[str, Any], on: str | None
     return not (too_early or too_late)
 
 
-def available(call: Any, product_id: str, location: dict[str, Any], on: str | None) -> tuple[bool, str]:
+def available(call: Any, product_id: str, location: dict[str, Any], on: str | None) -> tuple[bool, str, int]:
+    """Whether the product is available at the location on the date, why, and how many rules match."""
     record = c.store(call).record_get(AVAILABILITY_KIND, product_id)
     if record is None:
-        return True, "no availability rules: available everywhere"
+        return True, "no availability rules: available everywhere", 0
     rules, _errors = parse_availability(record.get("content", ""))
-    if any(_rule_matches(rule, location, on) for rule in rules):
-        return True, "matches an availability rule"
-    return False, "no availability rule matches the location and date"
+    hits = sum(1 for rule in rules if _rule_matches(rule, location, on))
+    if hits:
+        return True, "matches an availability rule", hits
+    return False, "no availability rule matches the location and date", 0
 
 
 @behaviours("$availabilityCheck")
@@ -315,10 +371,12 @@ def availability_check(call: Any) -> Any:
     for product_id in body["products"]:
         product = c.store(call).get(product_id) if org_known else None
         if product is None or product.get("_schema") != "product":
-            results.append({"product_id": product_id, "available": False, "reason": "unknown product"})
+            results.append({"product_id": product_id, "matching_hits": 0, "available": False,
+                            "reason": "unknown product"})
             continue
-        is_available, reason = available(call, product_id, location, on)
-        results.append({"product_id": product_id, "available": is_available, "reason": reason})
+        is_available, reason, hits = available(call, product_id, location, on)
+        results.append({"product_id": product_id, "matching_hits": hits, "available": is_available,
+                        "reason": reason})
         if is_available:
             ok.append(product_id)
     return call.json({"available_products": ok, "check_results": results})
@@ -362,7 +420,8 @@ def average_price(call: Any) -> Any:
 
 @behaviours("$saveCredentials")
 def save_credentials(call: Any) -> Any:
-    c.store(call).record_put(CREDENTIALS_KIND, call.params["integrationId"], dict(call.body))
+    if isinstance(call.body, dict):  # without a body there is nothing to save
+        c.store(call).record_put(CREDENTIALS_KIND, call.params["integrationId"], dict(call.body))
     return call.empty()
 
 
@@ -376,6 +435,5 @@ def get_credentials(call: Any) -> Any:
 
 @behaviours("$deleteCredentials")
 def delete_credentials(call: Any) -> Any:
-    if not c.store(call).record_delete(CREDENTIALS_KIND, call.params["integrationId"]):
-        raise Reject("not_found", f"no credentials saved for integration {call.params['integrationId']}")
+    c.store(call).record_delete(CREDENTIALS_KIND, call.params["integrationId"])  # deleting nothing is done too
     return call.empty()

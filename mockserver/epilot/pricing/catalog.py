@@ -72,88 +72,74 @@ def relation_ids(value: object) -> list[str] | None:
     return [str(item["entity_id"]) for item in value["$relation"] if isinstance(item, dict) and item.get("entity_id")]
 
 
-class Resolver:
-    """Resolves the entities of line items from their snapshots or the catalog, naming the item on errors."""
-
-    def __init__(self, catalog: Catalog | None) -> None:
-        self.catalog = catalog
-
-    def price(self, line: dict[str, Any], where: str) -> dict[str, Any]:
-        embedded = snapshot(line.get("_price"))
-        if embedded is not None:
-            return embedded
-        price_id = line.get("price_id")
-        if not price_id or self.catalog is None:
-            return {}
-        found = self.catalog.price(str(price_id))
-        if found is None:
-            raise UnknownCatalogIdError(where, "price_id", str(price_id))
-        return found
-
-    def product(self, line: dict[str, Any], where: str) -> dict[str, Any] | None:
-        embedded = snapshot(line.get("_product"))
-        if embedded is not None:
-            return embedded
-        product_id = line.get("product_id")
-        if not product_id or self.catalog is None:
-            return None
-        found = self.catalog.product(str(product_id))
-        if found is None:
-            raise UnknownCatalogIdError(where, "product_id", str(product_id))
-        return found
-
-    def coupons(self, line: dict[str, Any], where: str, extra_ids: Iterable[str] = ()) -> list[dict[str, Any]] | None:
-        """The line's coupon snapshots plus ``extra_ids`` looked up; None when no coupon is named at all."""
-        embedded = line.get("_coupons")
-        extra = list(extra_ids)
-        if isinstance(embedded, list) and embedded:
-            found = [c for c in embedded if isinstance(c, dict)]
-        else:
-            ids = line.get("coupon_ids")
-            if not ids and not extra and not isinstance(embedded, list):
-                return None
-            found = self._lookup_coupons(ids if isinstance(ids, list) else [], where)
-        return found + self._lookup_coupons(extra, where)
-
-    def _lookup_coupons(self, ids: list[Any], where: str) -> list[dict[str, Any]]:
-        if self.catalog is None:
-            return []
-        found = []
-        for coupon_id in ids:
-            coupon = self.catalog.coupon(str(coupon_id))
-            if coupon is None:
-                raise UnknownCatalogIdError(where, "coupon_id", str(coupon_id))
-            found.append(coupon)
-        return found
-
-    def taxes(self, price: dict[str, Any], where: str) -> list[dict[str, Any]]:
-        """The price's taxes: snapshots as given, a relation looked up (ignored without a catalog)."""
-        value = price.get("tax")
-        if isinstance(value, list):
-            return [t for t in value if isinstance(t, dict)]
-        ids = relation_ids(value)
-        if not ids or self.catalog is None:
-            return []
-        taxes = []
-        for tax_id in ids:
-            tax = self.catalog.tax(tax_id)
-            if tax is None:
-                raise UnknownCatalogIdError(where, "tax id", tax_id)
-            taxes.append(tax)
-        return taxes
-
-    def components(self, price: dict[str, Any], where: str) -> list[dict[str, Any]]:
-        """A composite price's component prices that are valid price snapshots (a dict with an ``_id``)."""
-        value = price.get("price_components")
-        if isinstance(value, list):
-            return [p for p in value if isinstance(p, dict) and p.get("_id")]
-        ids = relation_ids(value)
-        if not ids or self.catalog is None:
-            return []
+def _price_with_relations(price: dict[str, Any], catalog: Catalog, where: str) -> dict[str, Any]:
+    """A price entity with its tax relation replaced by tax snapshots and, for a composite price, its
+    component relation by the component prices (each with its taxes), as the API hydrates them."""
+    out = dict(price)
+    tax_ids = relation_ids(price.get("tax"))
+    if tax_ids:
+        taxes = [catalog.tax(tax_id) for tax_id in tax_ids]
+        out["tax"] = [tax for tax in taxes if tax is not None]
+    component_ids = relation_ids(price.get("price_components"))
+    if component_ids:
         components = []
-        for price_id in ids:
-            component = self.catalog.price(price_id)
+        for component_id in component_ids:
+            component = catalog.price(component_id)
             if component is None:
-                raise UnknownCatalogIdError(where, "component price_id", price_id)
-            components.append(component)
-        return components
+                raise UnknownCatalogIdError(where, "component price_id", component_id)
+            components.append(_price_with_relations(component, catalog, where))
+        out["price_components"] = components
+    return out
+
+
+def _lookup_coupons(ids: object, catalog: Catalog, where: str) -> list[dict[str, Any]]:
+    found = []
+    for coupon_id in ids if isinstance(ids, list) else []:
+        coupon = catalog.coupon(str(coupon_id))
+        if coupon is None:
+            raise UnknownCatalogIdError(where, "coupon_id", str(coupon_id))
+        found.append(coupon)
+    return found
+
+
+def hydrate_line(line: dict[str, Any], where: str, catalog: Catalog,
+                 component_coupon_ids: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The line with what it names by id and leaves out filled in from the catalog (a copy).
+
+    ``price_id`` without a ``_price`` snapshot, ``coupon_ids`` without ``_coupons`` (an empty ``_price``
+    or ``_coupons``, as epilot's own request examples send, counts as absent), ``product_id``
+    without ``_product`` (ignored when unknown: a product does not change the price), a price's tax
+    and component relations, and the components of a composite line. What the line carries is kept
+    as it is: a snapshot is priced even when its ids are not in the catalog.
+    """
+    out = dict(line)
+    price = snapshot(line.get("_price"))
+    if price is None and line.get("price_id"):
+        found = catalog.price(str(line["price_id"]))
+        if found is None:
+            raise UnknownCatalogIdError(where, "price_id", str(line["price_id"]))
+        out["_price"] = _price_with_relations(found, catalog, where)
+    elif price is not None and (relation_ids(price.get("tax")) or relation_ids(price.get("price_components"))):
+        out["_price"] = _price_with_relations(price, catalog, where)
+    if snapshot(line.get("_product")) is None and line.get("product_id"):
+        product = catalog.product(str(line["product_id"]))
+        if product is not None:
+            out["_product"] = product
+    if line.get("_coupons") is None or line.get("_coupons") == []:
+        ids = list(line.get("coupon_ids") or []) if isinstance(line.get("coupon_ids"), list) else []
+        extra = (component_coupon_ids or {}).get(str(line.get("price_id") or prop_id(out.get("_price"))))
+        ids += extra if isinstance(extra, list) else []
+        if ids:
+            out["_coupons"] = _lookup_coupons(ids, catalog, where)
+    components = line.get("item_components")
+    if isinstance(components, list):
+        per_price = line.get("price_component_coupon_ids")
+        per_price = per_price if isinstance(per_price, dict) else {}
+        out["item_components"] = [
+            hydrate_line(c, f"{where}.item_components[{i}]", catalog, per_price) if isinstance(c, dict) else c
+            for i, c in enumerate(components)]
+    return out
+
+
+def prop_id(value: object) -> str:
+    return str(value.get("_id") or "") if isinstance(value, dict) else ""

@@ -1,426 +1,376 @@
-"""Pricing one simple (non-composite) line item at 12 decimal places.
+"""Pricing one simple (non-composite) line item, as epilot's library does (``computePriceItem``).
 
-Every pricing model reduces to a unit amount and a multiplier:
+The price is the line's ``_price`` snapshot (the engine resolves ids to snapshots beforehand). Its
+pricing model gives the unit values and a multiplier:
 
-- per unit: the unit amount (line's ``unit_amount_decimal``, else the price's; components only
-  the line's, defaulting to 0), * the mapping value * quantity for variable prices, else * quantity;
-- tiered volume: the unit amount of the tier the mapping value falls in (value 1 without a
-  mapping), * value * quantity (* quantity without a mapping);
-- tiered graduated: the sum over tiers of tier unit * the value's units in that tier, * quantity
-  only when a mapping was used;
-- tiered flat fee: the tier's flat fee, * quantity only when a mapping was used.
+- per unit: the line's ``unit_amount_decimal``, else the price's, times the quantity (or, for a
+  ``variable_price``, the mapping value converted to the price's period times the quantity);
+- tiered volume / flat fee / graduated: see :mod:`.tiers`; dynamic tariff and GetAG: see
+  :mod:`.external_models`.
 
-From the unit amount come the net, gross and tax per unit (tax inclusive: net = unit / (1 + rate),
-tax = unit - net; exclusive: tax = unit * rate), then the best coupon (a discount changes the unit,
-a cashback never does), then the amounts as unit values * multiplier.
+Then the best coupon applies (:mod:`.coupons`). Amounts stay 12-place integers (doubles) until
+:func:`item_to_json` turns them into cents and ``*_decimal`` strings.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
-from .catalog import Resolver, snapshot
-from .coupons import Coupon, best_coupon
-from .errors import PricingInputError
-from .jsnum import js_number_string, json_number
-from .numbers import (
-    HUNDRED,
-    ONE,
-    ZERO,
-    div,
-    is_json_number,
-    mul,
-    parse_decimal,
-    parse_quantity,
-    q12,
+from .coupons import apply_coupon, ranked_coupons
+from .dinero import (
+    UNDEFINED,
+    from_decimal,
+    is_integer,
+    is_js_number,
+    js_number,
+    js_string,
+    js_truthy,
+    multiply,
+    nullish,
+    prop,
+    safe_quantity,
+    strict_equal,
     to_cents,
-    truncate12,
+    to_unit,
+    to_unit_string,
 )
-from .periods import PER_YEAR, convert_period_value
-from .tiers import graduated_shares, parse_tiers, select_tier
+from .errors import PricingInputError
+from .external_models import dynamic_tariff_values, getag_values
+from .periods import normalize_decimal, normalize_value
+from .tiers import flat_fee_values, graduated_values, volume_values
+from .unit_values import per_unit_values
 
-PRICING_MODELS = ("per_unit", "tiered_volume", "tiered_graduated", "tiered_flatfee", "external_getag", "dynamic_tariff")
 TIERED_MODELS = ("tiered_volume", "tiered_graduated", "tiered_flatfee")
-BILLING_PERIODS = (*PER_YEAR, "one_time")
-ON_REQUEST = "show_as_on_request"
-
-# Fields the engine computes; stale values a client sends back are dropped before pricing.
-COMPUTED_ITEM_KEYS = frozenset({
-    "currency", "taxes", "tiers_details", "total_details", "discount_percentage",
-    *(f"{name}{suffix}" for suffix in ("", "_decimal") for name in (
-        "unit_amount", "unit_amount_net", "unit_amount_gross", "amount_subtotal", "amount_total",
-        "discount_amount", "before_discount_amount_total", "cashback_amount", "after_cashback_amount_total",
-        "before_discount_unit_amount", "before_discount_unit_amount_gross", "before_discount_unit_amount_net",
-        "unit_discount_amount", "unit_discount_amount_net", "tax_discount_amount", "before_discount_tax_amount",
-    )),
-})
-
-
-def money(name: str, value: Decimal) -> dict[str, Any]:
-    """``{name: cents, name_decimal: "major units"}`` for a 12-place amount."""
-    return {name: to_cents(value), name + "_decimal": js_number_string(value)}
+# Entity bookkeeping that a price or product snapshot on a line item leaves out (``mapToPriceSnapshot``).
+SNAPSHOT_EXCLUDED = frozenset({"_org", "_schema", "_created_at", "_updated_at", "_owners", "_acl", "_acl_sync",
+                               "_viewers", "_relations", "$relation", "file", "_files", "workflows", "_slug"})
+# The coupon fields of an item priced before; a line sent back with them is priced from its original unit.
+_COUPON_FIELDS = ("before_discount_amount_total", "before_discount_amount_total_decimal",
+                  "before_discount_amount_subtotal", "before_discount_amount_subtotal_decimal",
+                  "before_discount_unit_amount", "before_discount_unit_amount_decimal",
+                  "before_discount_unit_amount_gross", "before_discount_unit_amount_gross_decimal",
+                  "before_discount_unit_amount_net", "before_discount_unit_amount_net_decimal",
+                  "before_discount_tax_amount", "before_discount_tax_amount_decimal", "discount_amount",
+                  "discount_amount_decimal", "discount_percentage", "discount_amount_net",
+                  "discount_amount_net_decimal", "tax_discount_amount", "tax_discount_amount_decimal",
+                  "unit_discount_amount", "unit_discount_amount_decimal", "unit_discount_amount_net",
+                  "unit_discount_amount_net_decimal", "cashback_amount", "cashback_amount_decimal",
+                  "after_cashback_amount_total", "after_cashback_amount_total_decimal", "cashback_period")
 
 
-def put_money(out: dict[str, Any], name: str, value: Decimal) -> None:
-    """``out.update(money(name, value))`` without the intermediate dict."""
-    out[name] = to_cents(value)
-    out[name + "_decimal"] = js_number_string(value)
-
-
-def put_unit_money(out: dict[str, Any], fields: tuple[tuple[str, str], ...], values: UnitValues) -> None:
-    """The money fields of unit values, ``fields`` being (name, UnitValues attribute) pairs in output order,
-    the amount first. The amount is formatted once: it is the very same Decimal as the gross (tax
-    inclusive) or the net (exclusive) value."""
-    amount_name = fields[0][0]
-    put_money(out, amount_name, values.amount)
-    for name, attribute in fields[1:]:
-        value = getattr(values, attribute)
-        if value is values.amount:
-            out[name] = out[amount_name]
-            out[name + "_decimal"] = out[amount_name + "_decimal"]
-        else:
-            put_money(out, name, value)
-
-
-@dataclass(frozen=True)
-class TaxInfo:
-    snapshot: dict[str, Any] | None  # None: nontaxable
-    rate: Decimal  # percent
-    label: str  # the rate as the tax gives it ("19"), or "nontaxable"
-    # Derived once: the item, the totals and every breakdown entry of the tax ask for them.
-    tax_id: str | None = field(init=False, repr=False, compare=False)
-    rate_key: str = field(init=False, repr=False, compare=False)  # groups recurrencesByTax
-    rate_value: int | float = field(init=False, repr=False, compare=False)  # "rateValue" of a TaxAmount
-
-    def __post_init__(self) -> None:
-        snapshot = self.snapshot
-        tax_id = str(snapshot["_id"]) if snapshot and snapshot.get("_id") else None
-        object.__setattr__(self, "tax_id", tax_id)
-        object.__setattr__(self, "rate_key", js_number_string(self.rate) if snapshot is not None else "nontaxable")
-        object.__setattr__(self, "rate_value", json_number(self.rate))
-
-    @property
-    def taxed(self) -> bool:
-        return self.snapshot is not None
-
-    def same_as(self, other: TaxInfo) -> bool:
-        """Taxes merge when they have the same ``_id`` or the same rate (nontaxable only with nontaxable)."""
-        if self.taxed != other.taxed:
-            return False
-        if not self.taxed or (self.tax_id is not None and self.tax_id == other.tax_id):
-            return True
-        return self.rate == other.rate
-
-    def entry(self, amount: Decimal) -> dict[str, Any]:
-        """A TaxAmount for ``amount`` of this tax."""
-        entry: dict[str, Any] = {"tax": self.snapshot} if self.snapshot is not None else {}
-        entry["rate"] = self.label
-        entry["rateValue"] = self.rate_value
-        entry["amount"] = to_cents(amount)
-        entry["amount_decimal"] = js_number_string(amount)
-        return entry
-
-
-NONTAXABLE = TaxInfo(None, ZERO, "nontaxable")
-
-
-def tax_info(tax: dict[str, Any] | None, where: str) -> TaxInfo:
-    if tax is None:
-        return NONTAXABLE
-    raw = tax.get("rate")
-    rate = ZERO if raw is None else parse_decimal(raw, f"{where}.rate")
-    if rate < ZERO:
-        raise PricingInputError(f"{where}.rate: a tax rate must not be negative, got {raw!r}")
-    return TaxInfo(tax, rate, raw.strip() if isinstance(raw, str) else js_number_string(rate))
-
-
-@dataclass(frozen=True)
-class UnitValues:
-    amount: Decimal  # the unit amount as the price states it: gross when tax inclusive, else net
-    net: Decimal
-    gross: Decimal
-    tax: Decimal
-
-
-def unit_values(amount: Decimal, rate: Decimal, inclusive: bool) -> UnitValues:
-    if inclusive:
-        net = div(amount, ONE + rate / HUNDRED)
-        return UnitValues(amount, net, amount, amount - net)
-    tax = mul(amount, rate / HUNDRED)
-    return UnitValues(amount, amount, amount + tax, tax)
-
-
-@dataclass(frozen=True)
-class Cashback:
-    period: str  # cashback_period: "0" or "12"
-    amount: Decimal
-
-
-@dataclass(frozen=True)
-class ParentLine:
-    """What a component takes from its composite line."""
-
-    where: str
-    quantity: Decimal
-    mappings: list[Any]
-    component_coupon_ids: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Discount:
-    coupon: Coupon
-    before: UnitValues  # the unit values before the discount
-    before_total: Decimal
-    before_tax: Decimal
-
-
-# (field name, UnitValues attribute) in the output's order
-_UNIT_NAMES = (("unit_amount", "amount"), ("unit_amount_net", "net"), ("unit_amount_gross", "gross"))
-_BEFORE_DISCOUNT_UNIT_NAMES = (("before_discount_unit_amount", "amount"),
-                               ("before_discount_unit_amount_gross", "gross"),
-                               ("before_discount_unit_amount_net", "net"))
-
-
-@dataclass
-class PricedItem:
-    """A priced simple line item: 12-place amounts plus what the output and the totals need."""
-
-    line: dict[str, Any]  # the input line with stale computed fields removed and resolved snapshots added
-    pricing_model: str
-    price_type: str  # "one_time" | "recurring"
-    billing_period: str | None  # a recurring period; None for one-time prices
-    currency: str
-    tax: TaxInfo
-    unit: UnitValues
-    subtotal: Decimal
-    total: Decimal
-    tax_amount: Decimal
-    on_request: bool
-    coupons_named: bool = False
-    applied: Coupon | None = None
-    discount: Discount | None = None
-    cashback: Cashback | None = None
-    after_cashback: Decimal | None = None
-    tiers_details: list[dict[str, Any]] | None = None
-
-    @property
-    def recurrence(self) -> tuple[str, str]:
-        return (self.price_type, self.billing_period or "one_time")
-
-    @property
-    def before_discount_total(self) -> Decimal:
-        return self.discount.before_total if self.discount else self.total
-
-    def to_json(self) -> dict[str, Any]:
-        out = dict(self.line)
-        out.update(is_composite_price=False, pricing_model=self.pricing_model, type=self.price_type)
-        if self.billing_period is not None:
-            out["billing_period"] = self.billing_period
-        out["currency"] = self.currency
-        put_unit_money(out, _UNIT_NAMES, self.unit)
-        put_money(out, "amount_subtotal", self.subtotal)
-        put_money(out, "amount_total", self.total)
-        out["taxes"] = [self.tax.entry(self.tax_amount)]
-        if self.coupons_named:
-            out["_coupons"] = [self.applied.snapshot] if self.applied else []
-        if self.discount:
-            self._put_discount_fields(out, self.discount)
-        if self.cashback is not None and self.after_cashback is not None:
-            out["cashback_period"] = self.cashback.period
-            put_money(out, "cashback_amount", self.cashback.amount)
-            put_money(out, "after_cashback_amount_total", self.after_cashback)
-        if self.tiers_details is not None:
-            out["tiers_details"] = self.tiers_details
-        return out
-
-    def _put_discount_fields(self, out: dict[str, Any], discount: Discount) -> None:
-        if discount.coupon.kind == "percentage":
-            out["discount_percentage"] = json_number(discount.coupon.percentage)
-        before = discount.before
-        put_money(out, "discount_amount", discount.before_total - self.total)
-        put_money(out, "before_discount_amount_total", discount.before_total)
-        put_unit_money(out, _BEFORE_DISCOUNT_UNIT_NAMES, before)
-        put_money(out, "unit_discount_amount", before.amount - self.unit.amount)
-        put_money(out, "unit_discount_amount_net", before.net - self.unit.net)
-        put_money(out, "tax_discount_amount", discount.before_tax - self.tax_amount)
-        put_money(out, "before_discount_tax_amount", discount.before_tax)
-
-
-def echoed_line(line: dict[str, Any], where: str, price: dict[str, Any],
-                product: dict[str, Any] | None) -> dict[str, Any]:
-    """The input line as the output starts from: stale computed fields dropped, a non-numeric quantity
-    replaced by the quantity it counted as, and entities looked up in the catalog attached."""
-    out = {k: v for k, v in line.items() if k not in COMPUTED_ITEM_KEYS}
-    if "quantity" in line and not is_json_number(line["quantity"]):
-        out["quantity"] = json_number(parse_quantity(line["quantity"], f"{where}.quantity"))
-    if price and snapshot(line.get("_price")) is None:
-        out["_price"] = price
-    if product is not None and snapshot(line.get("_product")) is None:
-        out["_product"] = product
+def price_snapshot(price: Any) -> dict[str, Any]:
+    """A price as a line item carries it: bookkeeping fields dropped, component snapshots likewise."""
+    if not js_truthy(price) or not isinstance(price, dict):
+        return {}
+    out = {}
+    for key, value in price.items():
+        if key in SNAPSHOT_EXCLUDED:
+            continue
+        if key == "price_components" and isinstance(value, list):
+            value = [price_snapshot(component) for component in value]
+        out[key] = value
     return out
 
 
-def effective_period(price_type: str, billing_period: object) -> str | None:
-    """The billing period a recurring price is charged per (monthly when it names none)."""
-    if price_type != "recurring":
+def product_snapshot(product: Any) -> Any:
+    if not js_truthy(product):
+        return UNDEFINED
+    if not isinstance(product, dict):
+        return {}
+    return {key: value for key, value in product.items() if key not in SNAPSHOT_EXCLUDED}
+
+
+def price_tax(applicable: Any, price: Any, item_taxes: Any) -> Any:
+    """``getPriceTax``: the given tax, else the line's first tax entry's ``tax``, else the price's first tax.
+
+    A line with taxes whose first entry has no ``tax`` is nontaxable, even if its price has a tax. A
+    tax whose rate is null or not a number counts as 0 % (corpus case "a tax with rate null is 0 and
+    valid")."""
+    if js_truthy(applicable):
+        return applicable
+    if isinstance(item_taxes, list) and item_taxes:
+        return prop(item_taxes[0], "tax")
+    existing = prop(price, "tax")
+    if applicable is not None and isinstance(existing, list) and existing and js_truthy(existing[0]):
+        return existing[0]
+    return applicable
+
+
+def is_variable_price(price: Any) -> bool:
+    if js_truthy(prop(price, "is_composite_price")) or isinstance(prop(price, "price_components"), list):
+        return False
+    model = prop(price, "pricing_model")
+    if model in TIERED_MODELS or model == "dynamic_tariff":
+        return True
+    if model == "external_getag":
+        get_ag = prop(price, "get_ag")
+        return prop(get_ag, "type") == "work_price" or (
+            prop(get_ag, "type") == "base_price" and prop(get_ag, "markup_pricing_model") == "tiered_flatfee")
+    if model == "per_unit" or not js_truthy(model):
+        return js_truthy(prop(price, "variable_price"))
+    return False
+
+
+def find_by_price_id(entries: Any, *ids: Any) -> Any:
+    """The first entry of ``price_mappings`` / ``external_fees_mappings`` whose ``price_id`` is one of ids."""
+    if nullish(entries):
+        return UNDEFINED
+    if not isinstance(entries, list):
+        raise PricingInputError("price_mappings and external_fees_mappings must be arrays")
+    for entry in entries:
+        if not isinstance(entry, dict):
+            raise PricingInputError("price_mappings and external_fees_mappings must hold objects")
+        if any(strict_equal(entry.get("price_id", UNDEFINED), i) for i in ids):
+            return entry
+    return UNDEFINED
+
+
+def _mapping_amount(mapping: Any, price: Any) -> float | None:
+    """``normalizePriceMappingInput``: the mapping value per the price's period (12-place), or None."""
+    if not js_truthy(price) or not js_truthy(mapping):
         return None
-    return billing_period if isinstance(billing_period, str) and billing_period in PER_YEAR else "monthly"
+    value = prop(mapping, "value")
+    if not is_js_number(value) and not js_truthy(prop(mapping, "frequency_unit")):
+        return None
+    safe = safe_quantity(value)
+    if prop(price, "type") != "one_time" and js_truthy(value):
+        return normalize_value(safe, prop(mapping, "frequency_unit"), prop(price, "billing_period"))
+    return from_decimal(js_string(safe))
 
 
-def yearly_to_period(amount: Decimal, period: str | None) -> Decimal:
-    """A yearly amount (a cashback) per ``period``; one-time amounts are not converted."""
-    return convert_period_value(amount, "yearly", period) if period else amount
+def quantities(price: Any, quantity: Any, mapping: Any) -> tuple[float, Any, float, bool]:
+    """(safe quantity, value choosing the tier or UNDEFINED, multiplier, whether a mapping was used)."""
+    safe = safe_quantity(quantity)
+    if not js_truthy(price) or not is_variable_price(price):
+        return safe, UNDEFINED, safe, False
+    amount = _mapping_amount(mapping, price)
+    if amount is None:
+        return safe, 1.0, safe, False
+    return safe, to_unit(amount), to_unit(multiply(amount, safe)), True
 
 
-def discounted(base: UnitValues, coupon: Coupon, rate: Decimal, inclusive: bool) -> UnitValues:
-    """Unit values after a discount coupon on the gross unit (tax inclusive) or the net unit (exclusive)."""
-    basis = base.gross if inclusive else base.net
-    if coupon.kind == "percentage":
-        reduction = mul(basis, coupon.percentage / HUNDRED)
+def external_fee(fee_mapping: Any, period: Any) -> str | None:
+    decimal = prop(fee_mapping, "amount_total_decimal")
+    if not js_truthy(decimal):
+        return None
+    if not js_truthy(period):
+        return decimal
+    return normalize_decimal(decimal, prop(fee_mapping, "frequency_unit"), period)
+
+
+def _from_priced(item: dict[str, Any]) -> dict[str, Any]:
+    """A line priced before with a coupon, back to what it was before the coupon."""
+    out = {k: v for k, v in item.items() if k not in _COUPON_FIELDS}
+    if js_truthy(item.get("before_discount_unit_amount")):
+        out["unit_amount"] = item["before_discount_unit_amount"]
+        if "before_discount_unit_amount_decimal" in item:
+            out["unit_amount_decimal"] = item["before_discount_unit_amount_decimal"]
+        else:
+            out.pop("unit_amount_decimal", None)
+    return out
+
+
+def compute_price_item(line: dict[str, Any], *, tax: Any, quantity: Any, mapping: Any, fee_mapping: Any,
+                       redeemed_ids: list[Any]) -> dict[str, Any]:
+    """The priced item with 12-place amounts (``computePriceItem``)."""
+    item = _from_priced(line) if ("before_discount_unit_amount_decimal" in line
+                                  or "after_cashback_amount_total" in line) else line
+    price = item.get("_price", UNDEFINED)
+    currency_value = prop(price, "unit_amount_currency")
+    currency_value = currency_value if js_truthy(currency_value) else "EUR"
+    if not isinstance(currency_value, str):
+        raise PricingInputError("unit_amount_currency must be a string")
+    currency = currency_value.upper()
+    description = item.get("description")
+    if nullish(description):
+        description = prop(price, "description")
+    the_tax = price_tax(tax, price, item.get("taxes", UNDEFINED))
+    inclusive = item.get("is_tax_inclusive")
+    if nullish(inclusive):
+        inclusive = prop(price, "is_tax_inclusive")
+        inclusive = True if nullish(inclusive) else inclusive
+    safe, select_value, multiplier, uses_mapping = quantities(price, quantity, mapping)
+    period = item.get("billing_period") or prop(price, "billing_period")
+    fee = external_fee(fee_mapping, period)
+    unchanged = prop(price, "unchanged_price_display_in_journeys")
+    select = 1.0 if select_value is UNDEFINED else select_value
+    model = prop(price, "pricing_model")
+    if model == "tiered_volume":
+        values = volume_values(prop(price, "tiers"), currency, inclusive, select, the_tax, multiplier, unchanged)
+    elif model == "tiered_flatfee":
+        values = flat_fee_values(prop(price, "tiers"), currency, inclusive, select, the_tax, safe, uses_mapping,
+                                 unchanged)
+    elif model == "tiered_graduated":
+        values = graduated_values(prop(price, "tiers"), currency, inclusive, select, the_tax, safe, uses_mapping,
+                                  unchanged)
+    elif model == "dynamic_tariff":
+        tariff = prop(price, "dynamic_tariff")
+        values = dynamic_tariff_values(None if tariff is UNDEFINED else tariff, currency, inclusive, multiplier,
+                                       fee, the_tax)
+    elif model == "external_getag":
+        get_ag = prop(price, "get_ag")
+        values = getag_values(None if get_ag is UNDEFINED else get_ag, currency, inclusive, multiplier, select,
+                              fee, the_tax)
     else:
-        reduction = max(min(coupon.value, basis), ZERO)  # a fixed discount is capped at the unit amount
-    return unit_values(basis - reduction, rate, inclusive)
+        amount = item.get("unit_amount_decimal")
+        if not js_truthy(amount):
+            amount = prop(price, "unit_amount_decimal")
+        values = per_unit_values(amount if js_truthy(amount) else "0", currency, inclusive, multiplier, the_tax)
+
+    coupons = item.get("_coupons", UNDEFINED)
+    applied: Any = UNDEFINED
+    if not nullish(coupons):
+        if not isinstance(coupons, list):
+            raise PricingInputError("_coupons must be an array")
+        applied = ranked_coupons(coupons, redeemed_ids)[:1]
+    coupon = applied[0] if applied else None
+    if coupon is not None:
+        values = apply_coupon(values, item=item, currency=currency, inclusive=inclusive,
+                              multiplier=safe if model == "tiered_flatfee" else multiplier, tax=the_tax,
+                              coupon=coupon)
+
+    out = {**item, **values}
+    if out.get("price_display_in_journeys") is UNDEFINED:
+        out.pop("price_display_in_journeys")
+    if applied is not UNDEFINED:
+        out["_coupons"] = applied
+    out["currency"] = currency
+    if js_truthy(description):
+        out["description"] = description
+    if is_integer(values.get("cashback_amount", 0.5)):
+        period_value = prop(coupon, "cashback_period")
+        out["cashback_period"] = "0" if nullish(period_value) else period_value
+    out["taxes"] = [{**({"tax": the_tax} if js_truthy(the_tax) else {"rate": "nontaxable", "rateValue": 0}),
+                     "amount": values["amount_tax"]}]
+    if js_truthy(item.get("_product")):
+        out["_product"] = product_snapshot(item["_product"])
+    price_type = prop(item, "type")
+    if nullish(price_type):
+        price_type = prop(price, "type")
+    if price_type is UNDEFINED:
+        out.pop("type", None)
+    else:
+        out["type"] = price_type
+    if price_type == "recurring":
+        item_period = item.get("billing_period")
+        period_value = prop(price, "billing_period") if nullish(item_period) else item_period
+        if period_value is UNDEFINED:
+            out.pop("billing_period", None)
+        else:
+            out["billing_period"] = period_value
+    snapshot = price_snapshot(price)
+    display = values.get("price_display_in_journeys")
+    if js_truthy(display):
+        snapshot["price_display_in_journeys"] = display
+        unchanged_display = prop(prop(item, "_price"), "unchanged_price_display_in_journeys")
+        if nullish(unchanged_display):
+            unchanged_display = prop(price, "price_display_in_journeys")
+        if unchanged_display is not UNDEFINED:
+            snapshot["unchanged_price_display_in_journeys"] = unchanged_display
+    out["_price"] = snapshot
+    out["is_tax_inclusive"] = inclusive
+    return out
 
 
-def _flag(line: dict[str, Any], price: dict[str, Any], key: str, default: bool) -> bool:
-    for source in (line, price):
-        if isinstance(source.get(key), bool):
-            return bool(source[key])
-    return default
+# -- from 12-place amounts to cents and decimal strings (``convertPriceItemPrecision``) ----------------
+
+_OPTIONAL_MONEY = ("unit_amount", "before_discount_unit_amount", "before_discount_unit_amount_gross",
+                   "before_discount_unit_amount_net", "unit_discount_amount", "unit_amount_net",
+                   "unit_discount_amount_net", "unit_amount_gross")
+_OPTIONAL_TOTALS = ("discount_amount", "before_discount_amount_total", "before_discount_amount_subtotal",
+                    "cashback_amount", "after_cashback_amount_total", "tax_discount_amount", "discount_amount_net",
+                    "before_discount_tax_amount")
+_TIER_MONEY = ("unit_amount_gross", "unit_amount_net", "amount_total", "amount_subtotal", "amount_tax")
 
 
-@dataclass(frozen=True)
-class ItemPricer:
-    """Prices simple line items and components with one resolver and one set of unlocked coupons."""
+def _money(out: dict[str, Any], name: str, value: Any) -> None:
+    amount = _integer_amount(value)
+    out[name] = to_cents(amount)
+    out[name + "_decimal"] = to_unit_string(amount)
 
-    resolver: Resolver
-    unlocked: frozenset[str]
 
-    def price(self, line: dict[str, Any], where: str, parent: ParentLine | None = None) -> PricedItem:
-        resolver = self.resolver
-        price = resolver.price(line, where)
-        product = resolver.product(line, where)
-        model = price.get("pricing_model") or line.get("pricing_model") or "per_unit"
-        if model not in PRICING_MODELS:
-            raise PricingInputError(f"{where}: unknown pricing_model {model!r}")
-        price_type = "recurring" if (price.get("type") or line.get("type")) == "recurring" else "one_time"
-        period = effective_period(price_type, price.get("billing_period") or line.get("billing_period"))
-        inclusive = _flag(line, price, "is_tax_inclusive", default=True)
-        tax = self._tax(line, price, where)
-        quantity = parse_quantity(line.get("quantity"), f"{where}.quantity")
-        if parent is not None:
-            quantity = mul(quantity, parent.quantity)
-        value = self._mapping_value(line, price, model, period, where, parent)
-        unit, multiplier, tier_shares = self._unit_and_multiplier(line, price, model, quantity, value, where, parent)
+def _integer_amount(value: Any) -> float:
+    """A 12-place amount as Dinero.js takes it: an integer, or the integer assertion fails."""
+    if type(value) is float and value.is_integer():
+        return value
+    if not is_js_number(value) or not is_integer(float(value)):
+        raise PricingInputError(f"You must provide an integer (got {js_string(value)})")
+    return float(value)
 
-        price_id = str(price.get("_id") or line.get("price_id") or "")
-        extra_ids = parent.component_coupon_ids.get(price_id, []) if parent is not None and price_id else []
-        coupons = resolver.coupons(line, where, extra_ids if isinstance(extra_ids, list) else [])
-        coupon = best_coupon(coupons or [], self.unlocked)
 
-        base = unit_values(unit, tax.rate, inclusive)
-        values, discount, cashback, after_cashback = base, None, None, None
-        if coupon is not None and coupon.category == "discount":
-            values = discounted(base, coupon, tax.rate, inclusive)
-            discount = Discount(coupon, base, mul(base.gross, multiplier), mul(base.tax, multiplier))
-        elif coupon is not None:
-            per_unit = coupon.value if coupon.kind == "fixed" else mul(base.gross, coupon.percentage / HUNDRED)
-            cashback = Cashback(coupon.cashback_period, mul(per_unit, multiplier))
-            after_cashback = base.gross - yearly_to_period(cashback.amount, period)
+def cents(value: Any) -> int:
+    return to_cents(_integer_amount(value))
 
-        out_line = echoed_line(line, where, price, product)
-        display = price.get("price_display_in_journeys") or line.get("price_display_in_journeys")
-        currency = price.get("unit_amount_currency") or line.get("unit_amount_currency") or "EUR"
-        return PricedItem(
-            line=out_line,
-            pricing_model=str(model),
-            price_type=price_type,
-            billing_period=period,
-            currency=str(currency).upper(),
-            tax=tax,
-            unit=values,
-            subtotal=mul(values.net, multiplier),
-            total=mul(values.gross, multiplier),
-            tax_amount=mul(values.tax, multiplier),
-            on_request=display == ON_REQUEST,
-            coupons_named=coupons is not None,
-            applied=coupon,
-            discount=discount,
-            cashback=cashback,
-            after_cashback=after_cashback,
-            tiers_details=self._tiers_details(tier_shares, tax, inclusive) if tier_shares is not None else None,
-        )
 
-    def _tax(self, line: dict[str, Any], price: dict[str, Any], where: str) -> TaxInfo:
-        """``line.taxes[0].tax``, else the price's first tax, else nontaxable."""
-        line_taxes = line.get("taxes")
-        if isinstance(line_taxes, list) and line_taxes and isinstance(line_taxes[0], dict):
-            embedded = snapshot(line_taxes[0].get("tax"))
-            if embedded is not None:
-                return tax_info(embedded, f"{where}.taxes[0].tax")
-        price_taxes = self.resolver.taxes(price, where)
-        return tax_info(price_taxes[0], f"{where}._price.tax[0]") if price_taxes else NONTAXABLE
+def item_to_json(item: dict[str, Any]) -> dict[str, Any]:
+    """A priced simple item with its amounts in cents plus ``*_decimal`` strings."""
+    out = dict(item)
+    for name in _OPTIONAL_MONEY:
+        if is_js_number(item.get(name)):
+            _money(out, name, item[name])
+    _money(out, "amount_subtotal", item.get("amount_subtotal"))
+    _money(out, "amount_total", item.get("amount_total"))
+    for name in _OPTIONAL_TOTALS:
+        if is_js_number(item.get(name)):
+            _money(out, name, item[name])
+    out["amount_tax"] = cents(item.get("amount_tax") or 0.0)
+    taxes = item.get("taxes")
+    if not isinstance(taxes, list):
+        raise PricingInputError("taxes must be an array")
+    out["taxes"] = [{**tax, "amount": cents(prop(tax, "amount") or 0.0)} if isinstance(tax, dict)
+                    else _not_object(tax) for tax in taxes]
+    if js_truthy(item.get("tiers_details")):
+        out["tiers_details"] = [_tier_json(tier) for tier in item["tiers_details"]]
+    if type(item.get("discount_percentage")) is float:
+        out["discount_percentage"] = js_number(item["discount_percentage"])
+    model = item.get("pricing_model")
+    price_model = prop(item.get("_price"), "pricing_model")
+    get_ag = item.get("get_ag")
+    if js_truthy(get_ag) and "external_getag" in (model, price_model):
+        out["get_ag"] = _getag_json(get_ag)
+    tariff = item.get("dynamic_tariff")
+    if js_truthy(tariff) and "dynamic_tariff" in (model, price_model):
+        converted = dict(tariff)
+        for name in ("unit_amount_net", "unit_amount_gross", "markup_amount_net", "markup_amount_gross"):
+            value = tariff.get(name)
+            if js_truthy(value):
+                converted[name] = cents(value)
+                converted[name + "_decimal"] = to_unit_string(_integer_amount(value))
+            else:
+                converted.pop(name, None)
+                converted.pop(name + "_decimal", None)
+        out["dynamic_tariff"] = converted
+    return out
 
-    @staticmethod
-    def _mapping_value(line: dict[str, Any], price: dict[str, Any], model: str, period: str | None,
-                       where: str, parent: ParentLine | None) -> Decimal | None:
-        """The price mapping value converted to the price's period, for variable prices only."""
-        if model not in TIERED_MODELS and not _flag(price, line, "variable_price", default=False):
-            return None
-        ids = {str(i) for i in (line.get("price_id"), price.get("_id")) if i}
-        mappings = parent.mappings if parent is not None else line.get("price_mappings")
-        mapping_where = f"{parent.where if parent is not None else where}.price_mappings"
-        for index, mapping in enumerate(mappings if isinstance(mappings, list) else []):
-            if not isinstance(mapping, dict) or str(mapping.get("price_id")) not in ids:
-                continue
-            value = parse_decimal(mapping.get("value"), f"{mapping_where}[{index}].value")
-            if value < ZERO:
-                raise PricingInputError(f"{mapping_where}[{index}].value: must not be negative, got {value}")
-            return q12(convert_period_value(value, mapping.get("frequency_unit"), period))
-        return None
 
-    @staticmethod
-    def _unit_and_multiplier(
-        line: dict[str, Any], price: dict[str, Any], model: str, quantity: Decimal, value: Decimal | None,
-        where: str, parent: ParentLine | None,
-    ) -> tuple[Decimal, Decimal, list[tuple[Decimal, Decimal, Decimal]] | None]:
-        """The unit amount, the multiplier and, for graduated tiers, (tier unit, units, multiplier) shares."""
-        scaled = mul(value, quantity) if value is not None else quantity
-        if model in TIERED_MODELS:
-            tiers = parse_tiers(price.get("tiers", line.get("tiers")), f"{where}._price.tiers")
-            chosen_value = value if value is not None else ONE
-            per_quantity = quantity if value is not None else ONE
-            if model == "tiered_graduated":
-                shares = graduated_shares(tiers, chosen_value)
-                unit = sum((mul(tier.unit_amount, units) for tier, units in shares), ZERO)
-                return unit, per_quantity, [(t.unit_amount, units, mul(units, per_quantity)) for t, units in shares]
-            tier = select_tier(tiers, chosen_value)
-            if model == "tiered_flatfee":
-                return (tier.flat_fee if tier else ZERO), per_quantity, None
-            return (tier.unit_amount if tier else ZERO), scaled, None
-        raw, source = line.get("unit_amount_decimal"), f"{where}.unit_amount_decimal"
-        if raw in (None, "") and parent is None:
-            raw, source = price.get("unit_amount_decimal"), f"{where}._price.unit_amount_decimal"
-        if raw in (None, ""):
-            return ZERO, scaled, None
-        return truncate12(parse_decimal(raw, source)), scaled, None
+def _tier_json(tier: Any) -> dict[str, Any]:
+    if not isinstance(tier, dict):
+        raise PricingInputError("tiers_details must hold objects")
+    out = {**tier, **{k: cents(tier.get(k, UNDEFINED)) for k in _TIER_MONEY}}
+    if type(tier.get("quantity")) is float:
+        out["quantity"] = js_number(tier["quantity"])
+    return out
 
-    @staticmethod
-    def _tiers_details(shares: list[tuple[Decimal, Decimal, Decimal]], tax: TaxInfo,
-                       inclusive: bool) -> list[dict[str, Any]]:
-        details = []
-        for unit, units, multiplier in shares:
-            values = unit_values(unit, tax.rate, inclusive)
-            details.append({
-                "quantity": json_number(units),
-                "unit_amount": to_cents(values.amount),
-                "unit_amount_decimal": js_number_string(values.amount),
-                "unit_amount_gross": to_cents(values.gross),
-                "unit_amount_net": to_cents(values.net),
-                "amount_subtotal": to_cents(mul(values.net, multiplier)),
-                "amount_total": to_cents(mul(values.gross, multiplier)),
-                "amount_tax": to_cents(mul(values.tax, multiplier)),
-            })
-        return details
+
+def _not_object(value: Any) -> Any:
+    raise PricingInputError("taxes must hold objects")
+
+
+def _getag_json(get_ag: dict[str, Any]) -> dict[str, Any]:
+    out = dict(get_ag)
+    for name in ("unit_amount_net", "unit_amount_gross", "markup_amount_net", "markup_amount_gross",
+                 "markup_total_amount_net", "markup_total_amount_gross"):
+        _money(out, name, get_ag.get(name))
+    extra = get_ag.get("additional_markups")
+    if js_truthy(get_ag.get("additional_markups_enabled")) and js_truthy(extra) and isinstance(extra, dict):
+        converted = {}
+        for key, value in extra.items():
+            entry = {"amount": prop(value, "amount"), "amount_decimal": prop(value, "amount_decimal")}
+            for name in ("amount_net", "amount_gross"):
+                raw = prop(value, name)
+                if is_js_number(raw) and is_integer(float(raw)):
+                    entry[name] = cents(raw)
+                    entry[name + "_decimal"] = to_unit_string(float(raw))
+            converted[key] = {k: v for k, v in entry.items() if v is not UNDEFINED}
+        out["additional_markups"] = converted
+    return out

@@ -1,73 +1,157 @@
-"""Tiers of tiered prices: which tier a mapping value falls in, and how it splits over graduated tiers.
+"""Tiered prices: which tiers a mapping value reaches, and the volume, flat fee and graduated amounts.
 
-A tier covers values up to and including its ``up_to``; a value exactly at ``up_to`` stays in the
-lower tier. The last tier has no upper bound, whatever its ``up_to`` says.
+The tier is chosen by the (period-converted) price mapping value, not by the quantity; without a
+mapping the value counts as 1. Tiers are taken in the order given: tier 0 always applies to a value
+of 0 or more, tier i when the value is above tier i-1's ``up_to`` (so a value exactly at ``up_to``
+stays in the lower tier), and the last such tier is the one chosen.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+import math
 from typing import Any
 
-from .numbers import HUNDRED, ZERO, is_number, parse_decimal, truncate12
+from .dinero import (
+    UNDEFINED,
+    from_decimal,
+    js_string,
+    js_truthy,
+    multiply,
+    nullish,
+    prop,
+    to_number,
+    to_unit,
+)
+from .errors import PricingInputError
+from .unit_values import per_unit_values
+
+ON_REQUEST = "show_as_on_request"
 
 
-@dataclass(frozen=True)
-class Tier:
-    up_to: Decimal | None
-    unit_amount: Decimal  # major units, from unit_amount_decimal (else unit_amount cents)
-    flat_fee: Decimal  # major units, from flat_fee_amount_decimal (else flat_fee_amount cents)
-
-
-def _amount(tier: dict[str, Any], decimal_key: str, cents_key: str, where: str) -> Decimal:
-    if tier.get(decimal_key) is not None:
-        return truncate12(parse_decimal(tier[decimal_key], f"{where}.{decimal_key}"))
-    if tier.get(cents_key) is not None:
-        return truncate12(parse_decimal(tier[cents_key], f"{where}.{cents_key}") / HUNDRED)
-    return ZERO
-
-
-def parse_tiers(raw: object, where: str) -> list[Tier]:
-    """The tiers ordered by ``up_to``, unbounded last."""
-    if not isinstance(raw, list):
+def _tier_list(tiers: object) -> list[Any]:
+    if nullish(tiers):
         return []
-    tiers = []
-    for index, tier in enumerate(raw):
-        if not isinstance(tier, dict):
-            continue
-        at = f"{where}[{index}]"
-        up_to = tier.get("up_to")
-        tiers.append(Tier(
-            up_to=parse_decimal(up_to, f"{at}.up_to") if is_number(up_to) else None,
-            unit_amount=_amount(tier, "unit_amount_decimal", "unit_amount", at),
-            flat_fee=_amount(tier, "flat_fee_amount_decimal", "flat_fee_amount", at),
-        ))
-    bounded = sorted((t for t in tiers if t.up_to is not None), key=lambda t: t.up_to or ZERO)
-    return bounded + [t for t in tiers if t.up_to is None]
+    if not isinstance(tiers, list):
+        raise PricingInputError("tiers must be an array")
+    return tiers
 
 
-def select_tier(tiers: list[Tier], value: Decimal) -> Tier | None:
-    """The first tier whose ``up_to`` is at or above ``value`` (the last tier past every bound)."""
-    for tier in tiers:
-        if tier.up_to is None or value <= tier.up_to:
-            return tier
-    return tiers[-1] if tiers else None
+def _bound(tier: object) -> float:
+    """``tier?.up_to || 0`` as a number."""
+    up_to = prop(tier, "up_to")
+    return to_number(up_to) if js_truthy(up_to) else 0.0
 
 
-def graduated_shares(tiers: list[Tier], value: Decimal) -> list[tuple[Tier, Decimal]]:
-    """Each tier with the units of ``value`` that fall into it (tiers with no units left out).
+def reached_tiers(tiers: list[Any], value: float) -> list[Any]:
+    """The tiers a value reaches (``getPriceTiersForQuantity``)."""
+    return [tier for index, tier in enumerate(tiers)
+            if (value >= 0 if index == 0 else value > _bound(tiers[index - 1]))]
 
-    The last tier takes everything above the previous bound, as if it had no ``up_to``.
-    """
-    shares = []
-    lower = ZERO
-    for index, tier in enumerate(tiers):
-        last = index == len(tiers) - 1
-        upper = value if last or tier.up_to is None else min(value, tier.up_to)
-        if upper - lower > ZERO:
-            shares.append((tier, upper - lower))
-        if last or tier.up_to is None or value <= tier.up_to:
-            break
-        lower = tier.up_to
-    return shares
+
+def chosen_tier(tiers: list[Any], value: float) -> Any:
+    reached = reached_tiers(tiers, value)
+    return reached[-1] if reached else UNDEFINED
+
+
+def _or(value: Any, default: Any) -> Any:
+    return value if js_truthy(value) else default
+
+
+def _display_mode(tier: object, unchanged: Any) -> Any:
+    return ON_REQUEST if prop(tier, "display_mode") == "on_request" else unchanged
+
+
+def volume_values(tiers: object, currency: str, inclusive: bool, select_value: float, tax: Any,
+                  multiplier: float, unchanged_display: Any) -> dict[str, Any]:
+    tier = chosen_tier(_tier_list(tiers), select_value)
+    values = per_unit_values(prop(tier, "unit_amount_decimal"), currency, inclusive, multiplier, tax)
+    return {
+        "tiers_details": [{
+            "quantity": multiplier,
+            "unit_amount": _or(prop(tier, "unit_amount"), 0),
+            "unit_amount_decimal": _or(prop(tier, "unit_amount_decimal"), "0"),
+            "unit_amount_net": values["unit_amount_net"] or 0.0,
+            "unit_amount_gross": values["unit_amount_gross"] or 0.0,
+            "amount_subtotal": values["amount_subtotal"] or 0.0,
+            "amount_total": values["amount_total"] or 0.0,
+            "amount_tax": values["amount_tax"] or 0.0,
+        }],
+        **{key: values[key] for key in ("unit_amount_gross", "unit_amount_net", "amount_subtotal",
+                                        "amount_total", "amount_tax")},
+        "price_display_in_journeys": _display_mode(tier, unchanged_display),
+    }
+
+
+def flat_fee_values(tiers: object, currency: str, inclusive: bool, select_value: float, tax: Any,
+                    quantity: float, uses_mapping: bool, unchanged_display: Any) -> dict[str, Any]:
+    """The chosen tier's flat fee, times the quantity only when a mapping chose the tier."""
+    tier = chosen_tier(_tier_list(tiers), select_value)
+    values = per_unit_values(prop(tier, "flat_fee_amount_decimal"), currency, inclusive,
+                             quantity if uses_mapping else 1.0, tax)
+    net, gross = values["unit_amount_net"], values["unit_amount_gross"]
+    return {
+        "tiers_details": [{
+            "quantity": select_value,
+            "unit_amount": _or(prop(tier, "flat_fee_amount"), 0),
+            "unit_amount_decimal": _or(prop(tier, "flat_fee_amount_decimal"), "0"),
+            "unit_amount_net": net or 0.0,
+            "unit_amount_gross": gross or 0.0,
+            "amount_subtotal": net or 0.0,
+            "amount_total": gross or 0.0,
+            "amount_tax": (gross - net) or 0.0,
+        }],
+        **{key: values[key] for key in ("unit_amount_gross", "unit_amount_net", "amount_subtotal",
+                                        "amount_total", "amount_tax")},
+        "price_display_in_journeys": _display_mode(tier, unchanged_display),
+    }
+
+
+def _units_in_tier(low: Any, high: Any, value: float) -> float:
+    """The part of ``value`` between a tier's bounds (``getQuantityForTier``), in 12-place steps."""
+    if not isinstance(low, int | float) or isinstance(low, bool) or low != low:
+        raise PricingInputError("Tier min quantity must be a number")
+    if not isinstance(high, int | float) or isinstance(high, bool) or high != high:
+        raise PricingInputError("Tier max quantity must be a number")
+    if low >= high:
+        raise PricingInputError("Tier min quantity must be less than tier max quantity")
+    if value < low:
+        raise PricingInputError("Normalized quantity must be greater than tier min quantity")
+    upper = high if value >= high else value
+    return to_unit(from_decimal(js_string(float(upper))) - from_decimal(js_string(float(low))))
+
+
+def graduated_values(tiers: object, currency: str, inclusive: bool, select_value: float, tax: Any,
+                     quantity: float, uses_mapping: bool, unchanged_display: Any) -> dict[str, Any]:
+    """Each reached tier priced for the units of the value that fall in it.
+
+    The unit amounts are the sums of the tiers' unit amounts (per unit, not the total); only the
+    totals are multiplied by the quantity, and only when a mapping chose the tiers: without one, the
+    first tier once, whatever the quantity (corpus cases "graduated tiers with a yearly mapping on a
+    monthly price" and "graduated tiers without a mapping: the first tier once, whatever the
+    quantity")."""
+    tier_list = _tier_list(tiers)
+    totals: dict[str, Any] = {"unit_amount_gross": 0.0, "unit_amount_net": 0.0, "amount_subtotal": 0.0,
+                              "amount_total": 0.0, "amount_tax": 0.0}
+    for index, tier in enumerate(reached_tiers(tier_list, select_value)):
+        low = 0 if index == 0 else prop(tier_list[index - 1], "up_to")
+        high = prop(tier, "up_to")
+        units = _units_in_tier(None if low is UNDEFINED else low, high if js_truthy(high) else math.inf,
+                               select_value)
+        values = per_unit_values(prop(tier, "unit_amount_decimal"), currency, inclusive, units, tax)
+        totals.setdefault("tiers_details", []).append({
+            "quantity": units,
+            "unit_amount": _or(prop(tier, "unit_amount"), 0),
+            "unit_amount_decimal": _or(prop(tier, "unit_amount_decimal"), "0"),
+            "unit_amount_net": values["unit_amount_net"] or 0.0,
+            "unit_amount_gross": values["unit_amount_gross"] or 0.0,
+            "amount_subtotal": values["amount_subtotal"] or 0.0,
+            "amount_total": values["amount_total"] or 0.0,
+            "amount_tax": values["amount_tax"] or 0.0,
+        })
+        for key in ("unit_amount_gross", "unit_amount_net", "amount_subtotal", "amount_total", "amount_tax"):
+            totals[key] = totals[key] + values[key]
+        totals["price_display_in_journeys"] = _display_mode(tier, unchanged_display)
+    factor = quantity if uses_mapping else 1.0
+    for key in ("amount_subtotal", "amount_total", "amount_tax"):
+        totals[key] = multiply(totals[key], factor)
+    return totals

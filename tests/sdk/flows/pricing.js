@@ -23,4 +23,32 @@ module.exports = {
     assert.equal(res.status, 200);
     assert.ok(Array.isArray(res.data.results) && res.data.results.length >= 1);
   },
+  'an error is the published Error with a message': async ({ client, tokens, failure, assert }) => {
+    const api = client(PKG, tokens.org);
+    const res = await failure(api.$calculatePricingDetails(null, {
+      line_items: [{ quantity: 1, _price: { unit_amount_decimal: 'ten', pricing_model: 'per_unit' } }],
+    }));
+    assert.equal(res.status, 400);
+    assert.equal(typeof res.data.message, 'string');
+    assert.match(res.data.message, /not a decimal amount/);
+  },
+  'check a cart out and update the order': async ({ client, tokens, assert }) => {
+    const anonymous = client(PKG);
+    const cart = {
+      line_items: [{ quantity: 2, _price: { unit_amount_decimal: '10', pricing_model: 'per_unit',
+        is_tax_inclusive: false, type: 'one_time', tax: [{ rate: 19, type: 'VAT' }] } }],
+      source_id: 'sdk-journey',
+    };
+    const checkout = await anonymous.$checkoutCart({ 'X-Ivy-Org-ID': tokens.org_id || '739224' }, { cart });
+    assert.equal(checkout.status, 200);
+    const order = checkout.data.order;
+    assert.equal(order.amount_total, 2380);
+    assert.equal(order.source_id, 'sdk-journey');
+    assert.ok(order.cart_id);
+    const api = client(PKG, tokens.org);
+    const updated = await api.putOrder({ id: order._id }, { status: 'placed', line_items: cart.line_items });
+    assert.equal(updated.status, 200);
+    assert.equal(updated.data.amount_total, 2380);
+    assert.equal(updated.data.status, 'placed');
+  },
 };
