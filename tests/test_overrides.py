@@ -65,7 +65,7 @@ def test_fail_twice_then_pass(c):
 
 def test_a_sequence_of_answers_then_the_usual_answer(c):
     add(c, id="flaky", match={"operation_id": "$checkoutCart"},
-        sequence=[{"status": 503}, {"pass": True}, {"status": 400, "body": {"status": 400, "error": "cart is empty"}},
+        sequence=[{"status": 503}, {"pass": True}, {"status": 400, "body": {"status": 400, "message": "cart is empty"}},
                   {"delay": 10}])
     statuses = [checkout(c).status_code for _ in range(5)]
     assert statuses == [503, 200, 400, 200, 200]
@@ -116,7 +116,7 @@ def test_unchecked_answers_are_sent_as_given(c):
 def test_an_undocumented_status_is_refused(c):
     r = c.post("/__admin/overrides", json={"match": {"operation_id": "$checkoutCart"}, "answer": {"status": 502}})
     assert r.status_code == 400
-    assert r.json()["message"] == ('answer: status 502 is not documented for $checkoutCart (documented: 200, 400, '
+    assert r.json()["message"] == ('answer: status 502 is not documented for $checkoutCart (documented: 200, 400, 401, '
                                    '404, 503); set "unchecked": true to send it anyway')
 
 
