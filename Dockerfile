@@ -2,26 +2,22 @@
 #   make image                                  builds epilot-mock:latest (tools/docker-image)
 #   docker run -p 8080:8080 epilot-mock:latest
 # BASE_IMAGE needs Python 3.11 with venv: python:3.11-slim, or Debian bookworm with python3-venv.
-# Few instructions per stage: on the vfs storage driver (CI) every step copies the whole file system.
+# Few instructions: with the vfs storage driver every step copies the whole file system.
 ARG BASE_IMAGE=python:3.11-slim
 
 # The wheelhouse: every wheel the server needs, taken from build/wheels (made on the host by
-# `make image`) and, unless WHEELS_ONLY=true, from the package index.
+# `make image`) and, unless WHEELS_ONLY=true, from the package index. Then the virtualenv,
+# installed from the wheelhouse alone.
 FROM ${BASE_IMAGE} AS wheelhouse
 ARG WHEELS_ONLY=false
 COPY . /src
 RUN mkdir -p /src/build/wheels \
     && python3 -m venv /opt/build \
     && if [ "$WHEELS_ONLY" = true ]; then export PIP_NO_INDEX=1; fi \
-    && PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels \
-       --find-links /src/build/wheels /src
-
-# The virtualenv, installed from the wheelhouse alone.
-FROM ${BASE_IMAGE} AS venv
-COPY --from=wheelhouse /wheels /wheels
-RUN python3 -m venv /opt/venv \
-    && PIP_DISABLE_PIP_VERSION_CHECK=1 /opt/venv/bin/pip install --no-cache-dir --no-index \
-       --find-links /wheels epilot-mock
+    && export PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    && /opt/build/bin/pip wheel --no-cache-dir --wheel-dir /wheels --find-links /src/build/wheels /src \
+    && python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-cache-dir --no-index --find-links /wheels epilot-mock
 
 # The server. EPILOT_MOCK_HOST and EPILOT_MOCK_PORT move it (the HEALTHCHECK follows the port),
 # e.g. for `docker run --network host`.
@@ -34,7 +30,7 @@ ENV LANG=C.UTF-8 \
     EPILOT_MOCK_HOST=0.0.0.0 \
     EPILOT_MOCK_PORT=8080
 RUN useradd --create-home --no-log-init --uid 10001 mock
-COPY --from=venv /opt/venv /opt/venv
+COPY --from=wheelhouse /opt/venv /opt/venv
 USER 10001
 # Warm the spec and world caches, so that a container answers within a second of starting.
 RUN epilot-mock specs list \
