@@ -41,6 +41,18 @@ def test_the_container_serves_the_seeded_world(epilot_mock_container, epilot_moc
 
 
 @pytest.mark.docker
+def test_the_image_runs_unprivileged_and_its_healthcheck_tells_a_dead_port(epilot_mock_container):
+    config = epilot_mock_container.container.image.attrs["Config"]
+    assert config["User"] == "10001" and "8080/tcp" in config["ExposedPorts"]
+    probe = config["Healthcheck"]["Test"]
+    assert probe[0] == "CMD"
+    alive = epilot_mock_container.container.exec_run(probe[1:])
+    assert alive.exit_code == 0, alive.output
+    dead = epilot_mock_container.container.exec_run(probe[1:], environment={"EPILOT_MOCK_PORT": "1"})
+    assert dead.exit_code != 0
+
+
+@pytest.mark.docker
 def test_the_container_is_removed_afterwards():
     import docker
 
