@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from .serving import free_port
+
 DEFAULT_IMAGE = "epilot-mock:latest"
 IMAGE_PORT = 8080
 LABEL = "io.epilot-mock.fixture"
@@ -69,14 +71,6 @@ def _has_bridge(client: Any) -> bool:
     return bool(client.networks.list(names=["bridge"]))
 
 
-def _free_port() -> int:
-    import socket
-
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_command(*, host: str, port: int, specs: Sequence[str] = (), seed: int = 0, state: str | None = None,
                   auth: str | None = None, scenarios: Sequence[str] = (), args: Sequence[str] = ()) -> list[str]:
     command = ["epilot-mock", "serve", "--host", host, "--port", str(port), "--seed", str(seed)]
@@ -106,7 +100,7 @@ def run_container(image: str = DEFAULT_IMAGE, *, specs: Sequence[str] | None = N
     """
     client = client or docker_client(image)
     host_network = network == "host" or (network is None and not _has_bridge(client))
-    port = _free_port() if host_network else IMAGE_PORT
+    port = free_port() if host_network else IMAGE_PORT
     listen = "127.0.0.1" if host_network else "0.0.0.0"
     state_arg = None
     run: dict[str, Any] = {"detach": True, "labels": {LABEL: "1"}}
