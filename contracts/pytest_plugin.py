@@ -10,10 +10,15 @@ with ``pytest -p contracts.pytest_plugin``. It gives:
 - ``epilot_mock_scenario``: a factory that runs a bundled or file scenario against the mock.
 - ``contract_tests(spec, ...)``: turns a spec into parametrized contract tests (one per operation),
   run with schemathesis against the in-process mock or ``--epilot-mock-base-url``.
+- ``epilot_mock_container``: the mock's Docker image (``--epilot-mock-image``, default
+  ``epilot-mock:latest``) in a container started with docker-py, removed after the test; configure
+  it with ``@pytest.mark.epilot_mock_container(specs=[...], seed=1, state=path, image=...)``. Skipped
+  when no Docker engine or image is there, an error instead with ``EPILOT_MOCK_REQUIRE_DOCKER=1``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,11 +33,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--epilot-mock-seed", type=int, default=0, help="Seed of the mock's world (default 0).")
     group.addoption("--epilot-mock-base-url", default=None,
                     help="Run contract_tests against this server instead of the in-process mock.")
+    group.addoption("--epilot-mock-image", default=os.environ.get("EPILOT_MOCK_IMAGE", "epilot-mock:latest"),
+                    help="Image of the epilot_mock_container fixture (default $EPILOT_MOCK_IMAGE or "
+                         "epilot-mock:latest).")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "epilot_mock(specs=None, seed=None, scenarios=None, auth=None): "
                                        "configure the epilot_mock fixtures of a test")
+    config.addinivalue_line("markers", "epilot_mock_container(image=None, specs=None, seed=None, state=None, "
+                                       "auth=None, scenarios=None, args=(), env=None, timeout=60): "
+                                       "configure the epilot_mock_container fixture of a test")
 
 
 @dataclass
@@ -160,3 +171,32 @@ def contract_tests(spec: str, *, operation_ids: list[str] | None = None, max_exa
         assert not problems, "\n\n".join(problems)
 
     return test_contract
+
+
+REQUIRE_DOCKER_ENV = "EPILOT_MOCK_REQUIRE_DOCKER"
+
+
+def docker_or_skip(image: str | None) -> Any:
+    """A docker-py client whose engine has ``image``; otherwise skip the test, or fail it when
+    ``EPILOT_MOCK_REQUIRE_DOCKER=1`` (so that CI cannot skip silently)."""
+    from contracts.container import DockerUnavailable, docker_client
+
+    try:
+        return docker_client(image)
+    except DockerUnavailable as exc:
+        if os.environ.get(REQUIRE_DOCKER_ENV) == "1":
+            pytest.fail(f"epilot_mock_container: {exc} ({REQUIRE_DOCKER_ENV}=1)", pytrace=False)
+        pytest.skip(f"epilot_mock_container: {exc}")
+
+
+@pytest.fixture
+def epilot_mock_container(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The image in a Docker container for this test (``.url``, ``.container``), removed afterwards."""
+    from contracts.container import run_container
+
+    marker = request.node.get_closest_marker("epilot_mock_container")
+    options = {k: v for k, v in (marker.kwargs if marker else {}).items() if v is not None}
+    options.setdefault("image", request.config.getoption("--epilot-mock-image"))
+    options.setdefault("seed", request.config.getoption("--epilot-mock-seed"))
+    with run_container(client=docker_or_skip(options["image"]), **options) as handle:
+        yield handle
