@@ -1,7 +1,7 @@
 """The baseline of `bench/run.py`: a bare Starlette app with no validation, auth or state.
 
 GET /v2/portal/contract answers a fixed JSON body of about the size of the mock's contract list;
-POST /v1/entity:search and POST /v1/pricing:compute parse the JSON body and echo it back.
+POST /v1/entity:search, /v1/pricing:compute and /v2/erp/updates/mapping_simulation parse the JSON body and echo it back.
 """
 
 from __future__ import annotations
@@ -54,5 +54,6 @@ app = Starlette(routes=[
     Route("/v2/portal/contract", contracts, methods=["GET"]),
     Route("/v1/entity:search", echo, methods=["POST"]),
     Route("/v1/pricing:compute", echo, methods=["POST"]),
+    Route("/v2/erp/updates/mapping_simulation", echo, methods=["POST"]),
     Route("/__admin/health", health, methods=["GET"]),
 ])

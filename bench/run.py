@@ -32,7 +32,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-GROUPS = ("baseline", "get", "post", "world-get", "world-post", "world-compute", "large", "startup")
+GROUPS = ("baseline", "get", "post", "world-get", "world-post", "world-compute", "world-mapping", "large", "startup")
 LARGE_WORLD = "large"  # 3,500 customers: ~115,000 entities (mockserver/world/sizes.py)
 LARGE_CONNECTIONS = 8
 WARMUP_S = 2
@@ -60,6 +60,13 @@ COMPUTE_BODY = {"line_items": [
 ], "redeemed_promos": []}
 SEARCH_BODY = {"q": "_schema:contact AND last_name:Müller", "size": 10}
 CATALOG_BODY = {"q": "_schema:product AND active:true", "sort": "name ASC", "size": 50}
+# A simple inbound mapping (a JSONPath field, a JSONata expression, a constant) on a small ERP payload.
+MAPPING_BODY = {"format": "json", "event_configuration": {"entities": [{
+    "entity_schema": "contract", "unique_ids": ["contract_number"], "fields": [
+        {"attribute": "contract_number", "field": "$.contract.number"},
+        {"attribute": "status", "jsonataExpression": "contract.status = 'ACTIVE' ? 'active' : 'terminated'"},
+        {"attribute": "branch", "constant": "power"}]}]},
+    "payload": {"contract": {"number": "SAP-4711", "status": "ACTIVE"}}}
 
 
 @dataclass(frozen=True)
@@ -94,6 +101,8 @@ CATALOG = Req("POST catalog search", "POST", "/v1/catalog", ORG, CATALOG_BODY, n
 COMPUTE = Req("POST pricing:compute", "POST", "/v1/pricing:compute", ORG, COMPUTE_BODY,
               note="real pricing work")
 HEALTH = Req("health", "GET", "/__admin/health")
+MAPPING = Req("POST mapping_simulation", "POST", "/v2/erp/updates/mapping_simulation", ORG, MAPPING_BODY,
+              note="a simple mapping")
 
 MOCK = [str(BIN / "epilot-mock"), "serve", "--port", "{port}", "--seed", "0"]
 SERVERS: dict[str, tuple[str, list[str]]] = {
@@ -104,6 +113,11 @@ SERVERS: dict[str, tuple[str, list[str]]] = {
     # Without a world there are no portal users, so strict auth knows no portal token: accept any token.
     "stateless": ("Mock, stateless (--no-behaviours)", [*MOCK, "--no-behaviours", "--auth", "any"]),
     "world": ("Mock, seeded world (default size)", MOCK),
+    # The same mock with JSONata evaluated in the server process, as before the sandbox (the cost of the sandbox).
+    "inprocess": ("Mock, seeded world, JSONata in-process (no sandbox; bench/inprocess_jsonata.py)",
+                  [sys.executable, "-m", "uvicorn", "--app-dir", str(BENCH), "--factory", "inprocess_jsonata:app",
+                   "--host", "127.0.0.1", "--port", "{port}", "--http", "httptools", "--loop", "uvloop",
+                   "--workers", "1", "--no-access-log", "--log-level", "warning"]),
     "large": (f"Mock, large world (--world-size {LARGE_WORLD})", [*MOCK, "--world-size", LARGE_WORLD]),
 }
 # (group, server, request, connections or None for --connections)
@@ -111,12 +125,15 @@ SCENARIOS: list[tuple[str, str, Req, int | None]] = [
     ("baseline", "baseline", GET_LIST, None),
     ("baseline", "baseline", SEARCH, None),
     ("baseline", "baseline", COMPUTE, None),
+    ("baseline", "baseline", MAPPING, None),
     ("get", "stateless", GET_LIST, None),
     ("post", "stateless", SEARCH, None),
     ("world-get", "world", GET_LIST, None),
     ("world-post", "world", SEARCH, None),
     ("world-post", "world", CATALOG, None),
     ("world-compute", "world", COMPUTE, None),
+    ("world-mapping", "world", MAPPING, None),
+    ("world-mapping", "inprocess", MAPPING, None),
     ("large", "large", GET_LIST, LARGE_CONNECTIONS),
     ("large", "large", SEARCH, LARGE_CONNECTIONS),
 ]
@@ -393,6 +410,11 @@ def checks(results: list[Result], startup: list[float] | None) -> list[str]:
         versus = f", {r.rps / b.rps:.2f}x Starlette's echo" if (b := base.get((COMPUTE.method, COMPUTE.path))) else ""
         lines.append(f"- not a target: world {COMPUTE.label} ({COMPUTE.note}) {r.rps:,.0f} req/s, "
                      f"p99 {r.p99_ms:.2f} ms{versus}")
+    if r := by.get(("world", MAPPING.label)):
+        check(r.p99_ms < 10, f"world {MAPPING.label} ({MAPPING.note}, sandboxed) p99 < 10 ms ({r.p99_ms:.2f} ms)")
+        if s := by.get(("inprocess", MAPPING.label)):
+            lines.append(f"- not a target: the sandbox's cost on {MAPPING.label}: {r.rps / s.rps:.2f}x the req/s "
+                         f"and {r.p99_ms / s.p99_ms:.2f}x the p99 of in-process evaluation")
     for req in (GET_LIST, SEARCH):
         if r := by.get(("large", req.label)):
             check(r.p99_ms < 20, f"large world {req.label} p99 < 20 ms ({r.p99_ms:.2f} ms at {r.connections} conns)")

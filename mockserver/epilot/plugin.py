@@ -21,6 +21,11 @@ OPTIONS = (
                  metavar="SIZE"),
     PluginOption("webhook_retries", 5, "Retries of a failed outbound webhook delivery.", type=int),
     PluginOption("webhook_backoff", 0.5, "Seconds before the first retry; doubles with each retry.", type=float),
+    PluginOption("jsonata_timeout", 1.0, "Time limit of one JSONata evaluation (a mapping of one event), in seconds.",
+                 type=float, metavar="SECONDS"),
+    PluginOption("jsonata_memory", 256, "Memory limit of the JSONata sandbox's worker processes, in MB.",
+                 type=int, metavar="MB"),
+    PluginOption("jsonata_workers", 2, "Worker processes of the JSONata sandbox.", type=int, metavar="N"),
 )
 
 

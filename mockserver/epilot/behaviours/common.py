@@ -6,13 +6,16 @@ only say which schema an operation reads and how the response is wrapped.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Query, iter_relations, relation_items
 
 from ..world.extension import WorldServices
+
+if TYPE_CHECKING:
+    from ..erp.sandbox import JsonataSandbox
 
 # Entities every customer may reference (the catalog and org-level content): visible, not expanded.
 SHARED_SCHEMAS = frozenset({"product", "price", "tax", "coupon", "journey", "email_template", "campaign",
@@ -32,6 +35,11 @@ def world(call: Call) -> WorldServices:
 
 def store(call: Any) -> Any:
     return world(call).store
+
+
+def sandbox(call: Call) -> JsonataSandbox:
+    """The app's JSONata sandbox: every evaluation runs there, with its time and memory limits."""
+    return world(call).jsonata
 
 
 def contact_id(call: Any) -> str | None:

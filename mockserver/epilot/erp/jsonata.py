@@ -72,6 +72,10 @@ class JsonataError(Exception):
         self.message = " ".join(str(message).split()) or "JSONata error"
         super().__init__(f"{self.message} (JSONata expression: {expression!r})")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # sandbox workers send errors back pickled; rebuild from the constructor's own arguments
+        return (type(self), (self.expression, self.message))
+
 
 def available_engines() -> tuple[str, ...]:
     """The engines that can be imported here, preferred first."""
@@ -216,10 +220,24 @@ class _EngineThread:
 _ENGINE = _EngineThread()
 
 
+def run_on_this_thread() -> None:
+    """Make the calling thread the jsonatapy engine thread: calls then run inline, with no hand-off.
+
+    For a process that evaluates on one thread only (a sandbox worker). Call it before any other
+    jsonatapy work in the process.
+    """
+    with _ENGINE._lock:
+        if _ENGINE._thread is not None and _ENGINE._thread is not threading.current_thread():
+            raise RuntimeError("the jsonatapy engine thread is already running")
+        _ENGINE._thread = threading.current_thread()
+
+
 def _rust_guard(source: str, fn: Any, *args: Any) -> Any:
     """``fn(*args)`` with jsonatapy's errors and panics turned into JsonataError."""
     try:
         return fn(*args)
+    except MemoryError:
+        raise  # a resource limit, not an error of the expression (the sandbox reports it)
     except Exception as exc:
         raise JsonataError(source, str(exc)) from None
     except BaseException as exc:
@@ -305,6 +323,8 @@ class _PythonExpression(Expression):
         fresh = dict(bindings) if bindings else {}
         try:
             result = self._compiled.evaluate(None if data is UNDEFINED else data, fresh)
+        except MemoryError:
+            raise  # a resource limit, not an error of the expression (the sandbox reports it)
         except Exception as exc:
             raise JsonataError(self.source, _python_message(exc)) from None
         return _normalise_python(self.source, result)

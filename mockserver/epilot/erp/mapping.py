@@ -81,6 +81,10 @@ class MappingError(Exception):
             parts.append(f"expression {expression!r}")
         super().__init__(f"{', '.join(parts)}: {message}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # mappings run in sandbox workers, which send errors back pickled
+        return (type(self), (self.entity, self.field, self.expression, self.message))
+
 
 @dataclass
 class MappingResult:

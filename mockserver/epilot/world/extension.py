@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from mockserver.engine.services import Services
 
     from ..erp.outbound import OutboundDispatcher
+    from ..erp.sandbox import JsonataSandbox
 
 log = logging.getLogger("epilot_mock.world")
 LOGIN_KIND = "portal_login"  # records: tokens of portal users (demo and minted), survive restarts
@@ -52,6 +53,7 @@ class WorldServices:
         self.deterministic_ids = True
         self.listeners: list[Any] = []  # called as listener(event: dict) after a committed change
         self.outbound: OutboundDispatcher | None = None  # created when an integration first needs it
+        self.jsonata: JsonataSandbox  # where every JSONata evaluation runs (set by install_world)
         # Per-app caches keyed by the store version (see behaviours/common.py).
         self.visible_cache: dict[Any, Any] = {}
         self.page_cache: dict[Any, Any] = {}
@@ -189,6 +191,12 @@ def install_world(builder: Builder) -> WorldServices:
                           webhook_backoff=float(builder.option("webhook_backoff")))
     world.deterministic_ids = config.state is None
     world.reload_logins()
+    from ..erp.sandbox import JsonataSandbox
+
+    world.jsonata = JsonataSandbox(timeout=float(builder.option("jsonata_timeout")),
+                                   memory_mb=int(builder.option("jsonata_memory")),
+                                   workers=int(builder.option("jsonata_workers")))
+    builder.on_shutdown(world.jsonata.aclose)
     builder.provide(WorldServices, world)
     builder.token_fallback(world.login_for)
 
@@ -242,7 +250,8 @@ def outbound_dispatcher(source: WorldServices | Services) -> OutboundDispatcher:
     if world.outbound is None:
         from ..erp.outbound import OutboundDispatcher
 
-        world.outbound = OutboundDispatcher(world, retries=world.webhook_retries, backoff=world.webhook_backoff)
+        world.outbound = OutboundDispatcher(world, retries=world.webhook_retries, backoff=world.webhook_backoff,
+                                            sandbox=world.jsonata)
     return world.outbound
 
 
