@@ -74,11 +74,18 @@ def _with_plugin_options(command: Any) -> Any:
                                                   "(drawn per request; Prefer: delay= and overrides take precedence).")
 @click.option("--state", type=click.Path(dir_okay=False), help="SQLite file that keeps the world across restarts.")
 @click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
+@click.option("--outbound-deny", "outbound_deny", multiple=True, metavar="HOST|CIDR",
+              help="Never send webhooks or proxied calls there (a host, *.suffix, address or CIDR; repeatable, "
+                   "or comma-separated). Added to the built-in refusals: the mock itself, link-local and metadata.")
+@click.option("--outbound-allow", "outbound_allow", multiple=True, metavar="HOST|CIDR",
+              help="Only send webhooks and proxied calls there (same forms; repeatable). Default: anywhere "
+                   "the built-in refusals and --outbound-deny leave.")
 @click.option("--log-level", default="warning", show_default=True)
 @_with_plugin_options
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
           max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, latency: str | None,
-          state: str | None, scenarios: tuple[str, ...], log_level: str, **plugin_options: Any) -> None:
+          state: str | None, scenarios: tuple[str, ...], outbound_deny: tuple[str, ...],
+          outbound_allow: tuple[str, ...], log_level: str, **plugin_options: Any) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
     import uvicorn
 
@@ -95,7 +102,9 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
             raise click.BadParameter(str(exc), param_hint="--latency") from None
     config = MockConfig(specs=list(specs), seed=seed, auth=auth, dynamic=dynamic, body_limit=limit,
                         cors=not no_cors, behaviours=not no_behaviours, state=state,
-                        validate_responses=validate_responses, latency=latency, options=plugin_options)
+                        validate_responses=validate_responses, latency=latency, options=plugin_options,
+                        listen=[f"{host}:{port}"], outbound_deny=list(outbound_deny),
+                        outbound_allow=list(outbound_allow) or None)
     if workers > 1 and not state:
         click.echo("note: with --workers > 1 each worker has its own in-memory world; "
                    "pass --state FILE to share one world", err=True)

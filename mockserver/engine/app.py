@@ -61,6 +61,7 @@ class MockApp(ConnexionStack):
         if scope["type"] == "lifespan":
             await _lifespan(self.services, receive, send)
             return
+        self.services.outbound.note_own(scope.get("server"))  # outbound requests never come back here
         try:
             await self.app(scope, receive, send)
         except ConnectionFault as fault:  # break the connection through the server's own `send`
@@ -170,7 +171,10 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     tokens = TokenRegistry()
     journal = Journal(config.journal_size)
     responder = Responder(dynamic=config.dynamic, seed=config.seed)
-    services = Services(config, tokens, journal, responder)
+    try:
+        services = Services(config, tokens, journal, responder)
+    except ValueError as exc:  # an unreadable --outbound-deny/--outbound-allow entry
+        raise StartupError(str(exc)) from None
     if config.latency:
         try:
             services.latency = Latency.parse(config.latency, config.seed)

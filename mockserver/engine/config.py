@@ -26,6 +26,9 @@ class MockConfig:
     validate_responses: bool = False  # check every response against the spec (a violation is a 500)
     latency: str | None = None  # a delay (range) for every answer, e.g. "50ms..300ms"
     plugins: list[str] | None = None  # names of the plugins to install; None: every installed one
+    listen: list[str] = field(default_factory=list)  # HOST:PORT the server listens on (outbound requests avoid them)
+    outbound_deny: list[str] = field(default_factory=list)  # hosts, *.suffixes, addresses, CIDRs never called
+    outbound_allow: list[str] | None = None  # if given: the only hosts/addresses/CIDRs outbound requests may reach
     options: dict[str, Any] = field(default_factory=dict)  # plugin options, e.g. {"world_size": "small"}
 
     def option(self, name: str, default: Any = None) -> Any:

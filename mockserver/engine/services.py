@@ -17,6 +17,7 @@ from .clock import Clock
 from .config import MockConfig
 from .faults import Latency
 from .journal import Journal
+from .outbound import OutboundPolicy
 from .overrides import Overrides
 from .responder import Responder
 from .scheduler import Scheduler
@@ -50,6 +51,11 @@ class Hooks:
     transaction: Callable[[], AbstractContextManager[None]] | None = None
 
 
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
 class Services:
     def __init__(self, config: MockConfig, tokens: TokenRegistry, journal: Journal, responder: Responder,
                  clock: Clock | None = None) -> None:
@@ -59,6 +65,9 @@ class Services:
         self.responder = responder
         self.clock = clock or Clock()
         self.scheduler = Scheduler(self.clock)
+        # Where requests the mock makes for users (webhooks, proxies) may go; see outbound.py.
+        self.outbound = OutboundPolicy(deny=config.outbound_deny, allow=config.outbound_allow,
+                                       own=[_host_port(item) for item in config.listen])
         self.apis: dict[str, ApiContext] = {}
         self.hooks = Hooks()
         self.store: Store | None = None

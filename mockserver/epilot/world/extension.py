@@ -21,6 +21,7 @@ from mockserver.engine.auth import Principal, TokenRegistry
 from mockserver.engine.clock import Clock
 from mockserver.engine.config import StartupError
 from mockserver.engine.loader import cache_dir
+from mockserver.engine.outbound import OutboundPolicy
 from mockserver.engine.plugin import Builder
 from mockserver.engine.store.base import Store
 from mockserver.engine.store.sqlite import SNAPSHOT_VERSION
@@ -54,6 +55,7 @@ class WorldServices:
         self.listeners: list[Any] = []  # called as listener(event: dict) after a committed change
         self.outbound: OutboundDispatcher | None = None  # created when an integration first needs it
         self.jsonata: JsonataSandbox  # where every JSONata evaluation runs (set by install_world)
+        self.outbound_policy: OutboundPolicy | None = None  # where webhooks may go (the engine's policy)
         # Per-app caches keyed by the store version (see behaviours/common.py).
         self.visible_cache: dict[Any, Any] = {}
         self.page_cache: dict[Any, Any] = {}
@@ -197,6 +199,7 @@ def install_world(builder: Builder) -> WorldServices:
                                    memory_mb=int(builder.option("jsonata_memory")),
                                    workers=int(builder.option("jsonata_workers")))
     builder.on_shutdown(world.jsonata.aclose)
+    world.outbound_policy = builder.services.outbound
     builder.provide(WorldServices, world)
     builder.token_fallback(world.login_for)
 
@@ -251,7 +254,7 @@ def outbound_dispatcher(source: WorldServices | Services) -> OutboundDispatcher:
         from ..erp.outbound import OutboundDispatcher
 
         world.outbound = OutboundDispatcher(world, retries=world.webhook_retries, backoff=world.webhook_backoff,
-                                            sandbox=world.jsonata)
+                                            sandbox=world.jsonata, policy=world.outbound_policy)
     return world.outbound
 
 
