@@ -6,8 +6,10 @@ options) and the contract harness (its commands, and scenario preloading) togeth
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import secrets
 import sys
 from typing import Any
 
@@ -67,6 +69,14 @@ def _with_plugin_options(command: Any) -> Any:
 @click.option("--max-body-size", default=str(DEFAULT_BODY_LIMIT), show_default=True,
               help="Largest accepted request body (e.g. 512k, 2m); larger bodies get 413.")
 @click.option("--no-cors", is_flag=True, help="Do not add CORS headers.")
+@click.option("--cors-origins", "cors_origins", multiple=True, metavar="ORIGIN",
+              help="Origins allowed to call the APIs from a browser, with credentials (repeatable or "
+                   "comma-separated, e.g. http://localhost:3000). Default: any origin, without credentials.")
+@click.option("--admin-token", envvar="EPILOT_MOCK_ADMIN_TOKEN", metavar="TOKEN",
+              help="Bearer token the admin API (/__admin) requires [env: EPILOT_MOCK_ADMIN_TOKEN]. Default: none "
+                   "on loopback; generated and printed when --host is not a loopback address.")
+@click.option("--body-timeout", default=5.0, show_default=True, type=float, metavar="SECONDS",
+              help="Time to receive a request body; a slower or stalled upload gets 408.")
 @click.option("--no-behaviours", is_flag=True, help="Stateless: answer every operation from the spec alone.")
 @click.option("--validate-responses", is_flag=True,
               help="Check every response against the spec; a violation becomes a 500 naming the operation.")
@@ -85,7 +95,8 @@ def _with_plugin_options(command: Any) -> Any:
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
           max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, latency: str | None,
           state: str | None, scenarios: tuple[str, ...], outbound_deny: tuple[str, ...],
-          outbound_allow: tuple[str, ...], log_level: str, **plugin_options: Any) -> None:
+          outbound_allow: tuple[str, ...], cors_origins: tuple[str, ...], admin_token: str | None,
+          body_timeout: float, log_level: str, **plugin_options: Any) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
     import uvicorn
 
@@ -104,7 +115,11 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
                         cors=not no_cors, behaviours=not no_behaviours, state=state,
                         validate_responses=validate_responses, latency=latency, options=plugin_options,
                         listen=[f"{host}:{port}"], outbound_deny=list(outbound_deny),
-                        outbound_allow=list(outbound_allow) or None)
+                        outbound_allow=list(outbound_allow) or None, cors_origins=list(cors_origins) or None,
+                        admin_token=admin_token or None, body_timeout=body_timeout)
+    generated = config.admin_token is None and not _is_loopback(host)
+    if generated:  # reachable from other machines: the admin API is never open there
+        config.admin_token = secrets.token_urlsafe(24)
     if workers > 1 and not state:
         click.echo("note: with --workers > 1 each worker has its own in-memory world; "
                    "pass --state FILE to share one world", err=True)
@@ -118,12 +133,27 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
         # Workers share the state file, which already holds what the scenarios wrote.
         os.environ[CONFIG_ENV] = json.dumps({"config": config.__dict__, "scenarios": []})
     _print_banner(app, host, port)
+    if generated:
+        click.echo(f"  admin token (generated; set EPILOT_MOCK_ADMIN_TOKEN to choose one): {config.admin_token}\n"
+                   f"    curl -H 'Authorization: Bearer {config.admin_token}' http://{host}:{port}/__admin/tokens",
+                   err=True)
+    elif config.admin_token:
+        click.echo("  admin API: protected by the admin token (Authorization: Bearer ...)", err=True)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": log_level, "access_log": False,
                               "http": "httptools", "loop": "uvloop", "lifespan": "on"}
     if workers > 1:
         uvicorn.run("mockserver.cli:app_from_env", factory=True, workers=workers, **common)
     else:
         uvicorn.run(app, **common)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may well be reachable from elsewhere
 
 
 def app_from_env() -> Any:

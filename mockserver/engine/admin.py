@@ -1,7 +1,8 @@
 """The admin API under `/__admin` (WireMock-style): health, tokens, journal, reset, snapshot, overrides.
 
 One route table; plugins add their routes through the builder (``builder.admin_route``). Its
-OpenAPI document is served at `/__admin/openapi.json`.
+OpenAPI document is served at `/__admin/openapi.json`. Who may call it, and the masking of secrets
+in what it returns: ``admin_guard.py``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import yaml
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .admin_guard import MASK, check_admin_request, mask_secrets, restore_masked_snapshot, reveals_secrets
 from .clock import parse_instant
 from .jsontext import dumps
 from .operation import ApiContext
@@ -71,6 +73,10 @@ class AdminMiddleware:
             if handler is not None or any(p == parent + "/{id}" for _, p in self.routes):
                 sub = parent + "/{id}"
                 scope = {**scope, "path_params": {"id": unquote(last)}}
+        refusal = check_admin_request(scope, sub, self.services.config.admin_token)
+        if refusal is not None:
+            await send_response(send, refusal)
+            return
         if handler is None:
             allowed = sorted(m for m, p in self.routes if p == sub)
             if allowed:
@@ -144,15 +150,23 @@ class AdminMiddleware:
         export = services.hooks.snapshot_export
         if export is None:
             return MockResponse(404, {"message": "no stateful plugin is installed for the mounted APIs"})
-        return MockResponse(200, dumps(export()))
+        snapshot = export()
+        if not reveals_secrets(request.scope):
+            snapshot = mask_secrets(snapshot)
+            for mask in services.hooks.secrets:
+                snapshot = mask(snapshot)
+        return MockResponse(200, dumps(snapshot))
 
     async def put_snapshot(self, request: Request, services: Services) -> Any:
         load = services.hooks.snapshot_import
         if load is None:
             return MockResponse(404, {"message": "no stateful plugin is installed for the mounted APIs"})
-        data, problem = parse_json(await request.body())
+        raw = await request.body()
+        data, problem = parse_json(raw)
         if problem:
             raise AdminInputError(problem)
+        if MASK.encode() in raw and services.hooks.snapshot_export is not None:
+            data = restore_masked_snapshot(data, services.hooks.snapshot_export())
         try:
             counts = load(data)
         except ValueError as exc:

@@ -2,8 +2,8 @@
 
 The middleware stack, outermost first:
 
-    journal -> CORS -> error guard -> admin (/__admin) -> routing (Connexion) -> operation endpoint
-                                                                              \\-> 404/405 fallback
+    journal -> CORS -> error guard -> body timeout -> admin (/__admin) -> routing (Connexion) -> operation
+                                                                                           \\-> 404/405
 
 Plugins (found by entry point, see `plugin.py`) are installed before the APIs are mounted, so their
 behaviours attach to the operations of the APIs they name.
@@ -21,10 +21,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Authenticator, TokenRegistry
 from .behaviours import BehaviourSet, Handler
+from .bodytimeout import BodyTimeoutMiddleware
 from .bundled import SpecSource, parse_spec_arg
 from .config import MockConfig, StartupError
 from .connexion_adapter import ConnexionStack, TableRoutingMiddleware, base_path
-from .cors import CORSMiddleware
+from .cors import cors_middleware, parse_origins
 from .errors import error_response
 from .faults import ConnectionFault, Latency, break_connection
 from .journal import Journal, JournalMiddleware
@@ -173,7 +174,8 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     responder = Responder(dynamic=config.dynamic, seed=config.seed)
     try:
         services = Services(config, tokens, journal, responder)
-    except ValueError as exc:  # an unreadable --outbound-deny/--outbound-allow entry
+        parse_origins(config.cors_origins)
+    except ValueError as exc:  # an unreadable --outbound-deny/--outbound-allow/--cors-origins entry
         raise StartupError(str(exc)) from None
     if config.latency:
         try:
@@ -199,8 +201,9 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     routing_factory = partial(TableRoutingMiddleware, make_endpoint=make_endpoint)
     app = MockApp(not_routed, middlewares=[
         partial(JournalMiddleware, journal=journal, clock=services.clock),
-        *( [CORSMiddleware] if config.cors else [] ),
+        *([partial(cors_middleware, origins=config.cors_origins)] if config.cors else []),
         ErrorGuard,
+        partial(BodyTimeoutMiddleware, timeout=config.body_timeout),
         partial(_admin_middleware, services=services),
         routing_factory,
     ])
@@ -228,9 +231,6 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     routing = next(m for m in stack if isinstance(m, TableRoutingMiddleware))
     app.routing = routing
     services.overrides.route = partial(_routed_operation, routing.table)
-    for m in stack:
-        if isinstance(m, CORSMiddleware):
-            m.table = routing.table
     for hook in services.hooks.ready:
         hook()
     return app

@@ -20,6 +20,9 @@ class MockConfig:
     dynamic: bool = False
     body_limit: int = DEFAULT_BODY_LIMIT
     cors: bool = True
+    cors_origins: list[str] | None = None  # None: any origin, without credentials; a list: those, with credentials
+    admin_token: str | None = None  # a bearer token the admin API requires (None: open, as on loopback)
+    body_timeout: float = 5.0  # seconds to receive a request body (408 beyond)
     journal_size: int = 1000
     behaviours: bool = True  # False: stateless, no plugin is installed
     state: str | None = None  # where the store keeps state (a SQLite file); None: in memory

@@ -1,65 +1,65 @@
-"""CORS: on by default, echoing the request origin (credentials allowed); preflights answered."""
+"""CORS with Starlette's `CORSMiddleware`, configured from ``--cors-origins``; never on the admin API.
+
+- Default (no list): any origin, without credentials (``Access-Control-Allow-Origin: *``). Bearer
+  tokens in an ``Authorization`` header work; cookies are not sent cross-origin.
+- A list: exactly those origins, with credentials. An origin is never reflected just because a
+  request names it, and ``null`` (sandboxed frames, ``file:`` pages) cannot be listed.
+- ``/__admin`` gets no CORS headers at all (and refuses cross-origin requests, see ``admin.py``).
+"""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from collections.abc import Iterable
+from urllib.parse import urlsplit
 
-from .routing import RouteTable
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .admin import PREFIX as ADMIN_PREFIX
+
+MAX_AGE = 600
 
 
-class CORSMiddleware:
-    def __init__(self, app: ASGIApp, *, table: RouteTable | None = None, max_age: int = 600) -> None:
-        self.app = app
-        self.table = table
-        self.max_age = str(max_age).encode()
+def parse_origins(values: Iterable[str] | None) -> list[str] | None:
+    """``--cors-origins`` values (repeatable or comma-separated) as a list, or None for "any origin,
+    no credentials" (also what ``*`` means). Raises ValueError for an entry that is not an origin."""
+    if values is None:
+        return None
+    origins: list[str] = []
+    for value in values:
+        for entry in str(value).split(","):
+            entry = entry.strip().rstrip("/")
+            if not entry:
+                continue
+            if entry == "*":
+                return None
+            parts = urlsplit(entry)
+            if entry == "null" or parts.scheme not in ("http", "https") or not parts.netloc \
+                    or parts.path or parts.query or parts.fragment:
+                raise ValueError(f"--cors-origins: {entry!r} is not an origin like https://app.example.com "
+                                 "(scheme, host and optional port; 'null' is never allowed)")
+            origins.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return origins or None
+
+
+def cors_middleware(app: ASGIApp, *, origins: list[str] | None) -> ASGIApp:
+    listed = parse_origins(origins)
+    cors = CORSMiddleware(app, allow_origins=listed if listed is not None else ["*"],
+                          allow_credentials=listed is not None, allow_methods=["*"], allow_headers=["*"],
+                          expose_headers=["*"] if listed is None else (), max_age=MAX_AGE)
+    return _NotOnAdmin(cors, app)
+
+
+class _NotOnAdmin:
+    """CORS for the APIs; the admin API is answered without it."""
+
+    def __init__(self, cors: ASGIApp, plain: ASGIApp) -> None:
+        self.cors = cors
+        self.plain = plain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+        path = scope.get("path", "")
+        if scope["type"] == "http" and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
+            await self.plain(scope, receive, send)
             return
-        origin = None
-        requested = None
-        for name, value in scope["headers"]:
-            if name == b"origin":
-                origin = value
-            elif name == b"access-control-request-method":
-                requested = value
-        if origin is None:
-            await self.app(scope, receive, send)
-            return
-        if scope["method"] == "OPTIONS" and requested is not None:
-            await self._preflight(scope, send, origin)
-            return
-
-        async def add_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += [
-                    (b"access-control-allow-origin", origin),
-                    (b"access-control-allow-credentials", b"true"),
-                    (b"access-control-expose-headers", b"*"),
-                    (b"vary", b"Origin"),
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, add_headers)
-
-    async def _preflight(self, scope: Scope, send: Send, origin: bytes) -> None:
-        methods = b"GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS"
-        if self.table is not None:
-            allowed = self.table.methods_for(scope["path"])
-            if allowed:
-                methods = ", ".join(allowed).encode()
-        requested_headers = dict(scope["headers"]).get(b"access-control-request-headers", b"*")
-        headers = [
-            (b"access-control-allow-origin", origin),
-            (b"access-control-allow-credentials", b"true"),
-            (b"access-control-allow-methods", methods),
-            (b"access-control-allow-headers", requested_headers),
-            (b"access-control-max-age", self.max_age),
-            (b"vary", b"Origin"),
-            (b"content-length", b"0"),
-        ]
-        await send({"type": "http.response.start", "status": 204, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
+        await self.cors(scope, receive, send)

@@ -25,6 +25,7 @@ KINDS: dict[str, tuple[int, ...]] = {
     "unknown_reference": (404, 400, 422),  # an id or key in the query or body that names nothing
     "conflict": (409, 400),
     "too_large": (413,),
+    "timeout": (408,),  # the request body did not arrive in time
     "unsupported_media_type": (415, 400),
     "not_acceptable": (406, 400),
     "server_error": (500,),

@@ -194,11 +194,14 @@ def first_error(validator: jsonschema_rs.Validator, instance: Any) -> str | None
     For a failed oneOf/anyOf, the reason is taken from the branch that got furthest into the value,
     which is nearly always the branch the client meant.
     """
-    for error in validator.iter_errors(instance):
-        error = _specific(error)
-        where = "/".join(str(p) for p in error.instance_path)
-        message = _short_message(error.message)
-        return f"{where}: {message}" if where else message
+    try:
+        for error in validator.iter_errors(instance):
+            error = _specific(error)
+            where = "/".join(str(p) for p in error.instance_path)
+            message = _short_message(error.message)
+            return f"{where}: {message}" if where else message
+    except (ValueError, RecursionError) as exc:  # the validator's own recursion limit: too deep to check
+        return f"the value cannot be checked ({exc})"
     return None
 
 

@@ -8,14 +8,20 @@ against the parameter's compiled schema.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .oas_schema import first_error
 
 _INT = re.compile(r"^-?\d+$")
+_INT64 = 2**63  # integer parameters hold 64-bit values (paging, counts); larger ones are out of range
+_DOUBLE_LIMIT = 2**1024  # a number beyond an IEEE double
+_MAX_DIGITS = 309
+_INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$")
 _NUM = re.compile(r"^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 _DELIMS = {"form": ",", "simple": ",", "spaceDelimited": " ", "pipeDelimited": "|"}
 
@@ -54,13 +60,23 @@ def schema_kind(schema: Any) -> str:
 
 
 def coerce_scalar(raw: str, kind: str) -> Any:
-    """The typed value of one wire string, or the string itself when it does not parse."""
+    """The typed value of one wire string, or the string itself when it does not parse (or is out of
+    range: an integer beyond 64 bits, a number beyond an IEEE double)."""
     if kind == "integer":
-        return int(raw) if _INT.match(raw) else raw
+        if _INT.match(raw) and len(raw) <= 20:
+            value = int(raw)
+            return value if -_INT64 <= value < _INT64 else raw
+        return raw
     if kind == "number":
         if _INT.match(raw):
-            return int(raw)
-        return float(raw) if _NUM.match(raw) else raw
+            if len(raw) > _MAX_DIGITS:
+                return raw
+            value = int(raw)
+            return value if abs(value) < _DOUBLE_LIMIT else raw
+        if _NUM.match(raw):
+            number = float(raw)
+            return number if math.isfinite(number) else raw
+        return raw
     if kind == "boolean":
         lowered = raw.lower()
         return True if lowered == "true" else False if lowered == "false" else raw
@@ -70,6 +86,24 @@ def coerce_scalar(raw: str, kind: str) -> Any:
             if not isinstance(value, str):
                 return value
     return raw
+
+
+def out_of_range(value: Any, kind: str) -> str | None:
+    """Why a parameter value is refused before its schema is asked: a number out of range, or a
+    date-time that cannot be expressed in UTC (year 1 with a positive offset, say)."""
+    if not isinstance(value, str):
+        return None
+    if kind in ("integer", "number") and (_INT.match(value) or _NUM.match(value)):
+        shown = value if len(value) <= 24 else f"{value[:12]}…({len(value)} characters)"
+        return f"{shown} is out of range" + (" (64-bit integers)" if kind == "integer" else "")
+    if len(value) <= 40 and _INSTANT.match(value):
+        try:
+            datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00")).astimezone(UTC)
+        except OverflowError:
+            return f"{value} is out of the range of dates"
+        except ValueError:
+            return None  # not a valid date-time: the schema says so
+    return None
 
 
 class ParameterSet:
@@ -109,6 +143,9 @@ class ParameterSet:
                 if p.required:
                     return values, f"missing required {p.label}"
                 continue
+            problem = out_of_range(value, p.kind)
+            if problem:
+                return values, f"invalid {p.label}: {problem}"
             error = first_error(p.validator, value)
             if error:
                 return values, f"invalid {p.label}: {error}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import random
 from collections.abc import AsyncGenerator
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-import orjson
 from starlette.datastructures import Headers
 from starlette.types import Receive, Scope, Send
 
@@ -28,7 +26,7 @@ from .call import Call
 from .config import DEFAULT_BODY_LIMIT
 from .errors import Reject, error_response
 from .faults import ConnectionFault, Latency, draw, send_malformed
-from .jsontext import may_hold_long_integers
+from .jsonbody import parse_json
 from .operation import CompiledOperation, is_json_type
 from .overrides import Overrides, respond
 from .params import coerce_scalar, parse_cookies
@@ -233,49 +231,6 @@ async def _run(op: CompiledOperation, call: Call) -> MockResponse:
     if inspect.isawaitable(result):
         result = await result
     return result  # type: ignore[no-any-return]
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_json(raw: bytes) -> tuple[Any, str | None]:
-    """Parse a JSON body; orjson first, the standard library for integers beyond 64 bits."""
-    if not may_hold_long_integers(raw):
-        try:
-            return orjson.loads(raw), None
-        except orjson.JSONDecodeError:
-            pass
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return None, f"request body is not valid UTF-8 (byte {exc.start})"
-    try:
-        value = json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
-        return None, f"malformed JSON body: {exc}"
-    return _scrub_surrogates(value), None
-
-
-def _scrub(text: str) -> str:
-    # JSON may escape lone UTF-16 surrogates (JavaScript strings allow them); Unicode does not.
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _scrub_surrogates(value: Any) -> Any:
-    """Replace lone surrogates (valid JSON escapes, invalid Unicode) with U+FFFD, as a JS server would
-    keep the string: the value stays accepted and can be stored and echoed."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return _scrub(value)
-    if isinstance(value, list):
-        return [_scrub_surrogates(v) for v in value]
-    if isinstance(value, dict):
-        return {_scrub_surrogates(k): _scrub_surrogates(v) for k, v in value.items()}
-    return value
 
 
 def _match_media(content_type: str, media: dict[str, Any]) -> str | None:

@@ -76,7 +76,10 @@ def parse_instant(value: str | datetime, zone: ZoneInfo, name: str) -> datetime:
             raise PricingInputError(f"{name}: {value!r} is not an ISO 8601 date or date-time") from exc
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise PricingInputError(f"{name}: {value!r} is out of the range of dates") from None
 
 
 def _iso(instant: datetime, millis: bool = True) -> str:

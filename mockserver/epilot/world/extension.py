@@ -275,9 +275,12 @@ def _admin_outbox(request: Request, services: Services) -> dict[str, Any]:
 
 
 def _admin_get_environment(request: Request, services: Services) -> dict[str, Any]:
+    from mockserver.engine.admin_guard import mask_secrets, reveals_secrets
+
     integration_id = request.query_params.get("integration_id", "")
-    return {"integration_id": integration_id,
-            "values": world_of(services).store.record_get("erp_environment", integration_id) or {}}
+    values = world_of(services).store.record_get("erp_environment", integration_id) or {}
+    shown = values if reveals_secrets(request.scope) else mask_secrets(values)
+    return {"integration_id": integration_id, "values": shown}
 
 
 async def _admin_put_environment(request: Request, services: Services) -> dict[str, Any]:
