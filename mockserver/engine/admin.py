@@ -21,10 +21,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .admin_guard import MASK, check_admin_request, mask_secrets, restore_masked_snapshot, reveals_secrets
 from .clock import parse_instant
+from .jsonbody import parse_json
 from .jsontext import dumps
 from .operation import ApiContext
 from .overrides import OverrideError
-from .pipeline import parse_json
 from .response import NO_BODY, MockResponse, send_response
 from .services import AdminHandler, Services
 

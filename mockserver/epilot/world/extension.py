@@ -285,7 +285,7 @@ def _admin_get_environment(request: Request, services: Services) -> dict[str, An
 
 async def _admin_put_environment(request: Request, services: Services) -> dict[str, Any]:
     from mockserver.engine.admin import AdminInputError
-    from mockserver.engine.pipeline import parse_json
+    from mockserver.engine.jsonbody import parse_json
 
     data, problem = parse_json(await request.body())
     integration_id = request.query_params.get("integration_id")
