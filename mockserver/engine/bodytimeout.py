@@ -22,13 +22,23 @@ class BodyReadTimeout(Exception):
     """The request body did not arrive in time (raised from ``receive``)."""
 
 
+def _has_body(scope: Scope) -> bool:
+    """Whether the request announces a body (most GETs do not: no timer for them)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value != b"0"
+        if name == b"transfer-encoding":
+            return True
+    return False
+
+
 class BodyTimeoutMiddleware:
     def __init__(self, app: ASGIApp, *, timeout: float = DEFAULT_BODY_TIMEOUT) -> None:
         self.app = app
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.timeout <= 0:
+        if scope["type"] != "http" or self.timeout <= 0 or not _has_body(scope):
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()

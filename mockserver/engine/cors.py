@@ -47,19 +47,26 @@ def cors_middleware(app: ASGIApp, *, origins: list[str] | None) -> ASGIApp:
     cors = CORSMiddleware(app, allow_origins=listed if listed is not None else ["*"],
                           allow_credentials=listed is not None, allow_methods=["*"], allow_headers=["*"],
                           expose_headers=["*"] if listed is None else (), max_age=MAX_AGE)
-    return _NotOnAdmin(cors, app)
+    return _NotOnAdmin(cors, app, every_request=listed is not None)
 
 
 class _NotOnAdmin:
-    """CORS for the APIs; the admin API is answered without it."""
+    """CORS for the APIs; the admin API is answered without it. With any origin allowed, a request
+    that names no origin skips the middleware (its answer would carry no CORS header anyway); with
+    listed origins every answer goes through it, for its ``Vary: Origin``."""
 
-    def __init__(self, cors: ASGIApp, plain: ASGIApp) -> None:
+    def __init__(self, cors: ASGIApp, plain: ASGIApp, *, every_request: bool) -> None:
         self.cors = cors
         self.plain = plain
+        self.every_request = every_request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.plain(scope, receive, send)
+            return
         path = scope.get("path", "")
-        if scope["type"] == "http" and (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")):
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/") or \
+                (not self.every_request and not any(name == b"origin" for name, _ in scope["headers"])):
             await self.plain(scope, receive, send)
             return
         await self.cors(scope, receive, send)
