@@ -21,6 +21,7 @@ API::
     policy = OutboundPolicy(deny=["10.0.0.0/8"], allow=None, own=[("127.0.0.1", 8080)],
                             resolver=None)            # resolver(host, port) -> [address, ...]
     target = policy.check(url)                         # a Target, or raises OutboundRefused(reason)
+    target = policy.check_addresses(url, addresses)    # the same, for a caller that resolved the host
     target = await policy.acheck(url)                  # the same, resolving off the event loop
     async with httpx.AsyncClient(transport=policy.transport(target), follow_redirects=False) as client:
         await client.post(url, ...)                    # connects to target.address, never re-resolves
@@ -125,6 +126,22 @@ class OutboundPolicy:
 
     def check(self, url: str) -> Target:
         """The target of ``url`` with every resolved address checked. Raises OutboundRefused."""
+        _scheme, host, port = _split(url)
+        name = host.lower().rstrip(".")
+        if name in METADATA_HOSTS:
+            raise OutboundRefused(url, f"{host} is a cloud metadata service")
+        if self.deny.matches_name(name):
+            raise OutboundRefused(url, f"{host} is denied by --outbound-deny")
+        if _ip(host) is not None:
+            return self.check_addresses(url, [host])
+        try:
+            resolved = list(self.resolver(host, port))
+        except (OSError, UnicodeError, ValueError) as exc:
+            raise OutboundRefused(url, f"{host} does not resolve ({exc})") from None
+        return self.check_addresses(url, resolved)
+
+    def check_addresses(self, url: str, resolved: Sequence[str]) -> Target:
+        """`check` for a caller that resolved the host itself: ``resolved`` are every address it got."""
         scheme, host, port = _split(url)
         name = host.lower().rstrip(".")
         if name in METADATA_HOSTS:
@@ -132,16 +149,10 @@ class OutboundPolicy:
         if self.deny.matches_name(name):
             raise OutboundRefused(url, f"{host} is denied by --outbound-deny")
         literal = _ip(host)
-        if literal is not None:
-            addresses = [literal]
-        else:
-            try:
-                resolved = list(self.resolver(host, port))
-            except (OSError, UnicodeError, ValueError) as exc:
-                raise OutboundRefused(url, f"{host} does not resolve ({exc})") from None
-            addresses = [a for a in (_ip(str(r)) for r in resolved) if a is not None]
-            if not addresses:
-                raise OutboundRefused(url, f"{host} does not resolve to an IP address")
+        addresses = [literal] if literal is not None else \
+            [a for a in (_ip(str(r).split("%", 1)[0]) for r in resolved) if a is not None]
+        if not addresses:
+            raise OutboundRefused(url, f"{host} does not resolve to an IP address")
         for address in addresses:
             problem = self._refusal(address, port)
             if problem:

@@ -27,7 +27,7 @@ from .erp_common import (
     use_cases,
     with_use_cases,
 )
-from .erp_inbound import EVENT_KIND, process_event
+from .erp_inbound import EVENT_KIND, premap, process_event, process_events
 
 __all__ = ["behaviours"]
 
@@ -114,20 +114,19 @@ def delete_use_case(call: Any) -> Any:
 
 # -- inbound events (v2) and the simulation ------------------------------------------------------------
 
-@erp_operation("processErpUpdatesEventsV2")
-def process_erp_updates_events(call: Any) -> Any:
+@erp_operation("processErpUpdatesEventsV2", reads_only=True)  # mapped in the sandbox, then written under the lock
+async def process_erp_updates_events(call: Any) -> Any:
     body = call.body
     if body is None:  # the body is optional: no events, nothing to do
         return call.json({"results": []})
     owner = integration(call, body["integration_id"])
-    results = [process_event(call, owner, event, body.get("correlation_id")) for event in body["events"]]
-    return call.json({"results": results})
+    return call.json({"results": await process_events(call, owner, body["events"], body.get("correlation_id"))})
 
 
 @erp_operation("simulateMappingV2", reads_only=True)
-def simulate_mapping(call: Any) -> Any:
+async def simulate_mapping(call: Any) -> Any:
     body = call.body
-    return call.json(simulate(body["event_configuration"], body["payload"], body["format"]))
+    return call.json(await simulate(call, body["event_configuration"], body["payload"], body["format"]))
 
 
 # -- events: query, replay, monitoring, ACK ------------------------------------------------------
@@ -154,11 +153,12 @@ def query_events(call: Any) -> Any:
     return call.json({"data": data, "next_cursor": next_cursor, "has_more": more})
 
 
-@erp_operation("replayEvents")
-def replay_events(call: Any) -> Any:
+@erp_operation("replayEvents", reads_only=True)  # mapped in the sandbox, then written under the lock
+async def replay_events(call: Any) -> Any:
     owner = integration(call)
-    results = []
+    results: list[dict[str, Any]] = []
     known = {u["id"] for u in use_cases(call, owner["id"])}
+    replays: list[tuple[int, str, dict[str, Any], str | None]] = []
     for event_id in call.body["event_ids"]:
         original = c.store(call).record_get(EVENT_KIND, event_id)
         if original is None or original.get("integration_id") != owner["id"]:
@@ -169,11 +169,16 @@ def replay_events(call: Any) -> Any:
                  if original.get(k) is not None}
         if event.get("use_case_id") not in known:  # replaced since (an update without ids): route afresh
             event.pop("use_case_id", None)
-        outcome = process_event(call, owner, event, original.get("correlation_id"), replay_of=event_id)
-        item = {"event_id": event_id, "status": outcome["status"], "replay_event_id": outcome["event_id"]}
-        if outcome.get("message"):
-            item["message"] = outcome["message"]
-        results.append(item)
+        replays.append((len(results), event_id, event, original.get("correlation_id")))
+        results.append({})
+    mapped = await premap(call, owner, [event for _, _, event, _ in replays])
+    async with call.services.atomic():
+        for (slot, event_id, event, correlation), result in zip(replays, mapped, strict=True):
+            outcome = process_event(call, owner, event, correlation, replay_of=event_id, mapped=result)
+            item = {"event_id": event_id, "status": outcome["status"], "replay_event_id": outcome["event_id"]}
+            if outcome.get("message"):
+                item["message"] = outcome["message"]
+            results[slot] = item
     replayed = sum(1 for r in results if r["status"] != "not_found")
     return call.json({"replayed": replayed, "results": results,
                       "event_ids": [r["replay_event_id"] for r in results if "replay_event_id" in r]})

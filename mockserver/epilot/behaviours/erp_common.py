@@ -17,7 +17,7 @@ from typing import Any
 from mockserver.engine.errors import Reject, choose_status
 from mockserver.engine.jsontext import dumps
 
-from ..erp import MappingError, PayloadError, compile_mapping, map_event
+from ..erp import MappingError, PayloadError, compile_mapping
 from . import BehaviourSet
 from . import common as c
 
@@ -222,10 +222,11 @@ def limit_of(value: Any, default: int, maximum: int) -> int:
     return min(value, maximum)
 
 
-def simulate(config: Any, payload: Any, fmt: str) -> dict[str, Any]:
-    """The simulation response for an inbound configuration and a payload (400 / 422 as documented)."""
+async def simulate(call: Any, config: Any, payload: Any, fmt: str) -> dict[str, Any]:
+    """The simulation response for an inbound configuration and a payload (400 / 422 as documented);
+    the mapping runs in the JSONata sandbox (a runaway expression is a 422 naming the limit)."""
     try:
-        result = map_event(config, payload, format=fmt)
+        result = await c.sandbox(call).map_event(config, payload, format=fmt)
     except PayloadError as exc:
         raise Reject("bad_request", f"payload: {exc}") from None
     except MappingError as exc:

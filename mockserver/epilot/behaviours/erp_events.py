@@ -8,12 +8,12 @@ from typing import Any
 
 from . import common as c
 from .erp_common import behaviours, erp_operation, integration, simulate
-from .erp_inbound import process_event
+from .erp_inbound import process_events
 from .erp_integrations import mapped_integration
 
 
-@erp_operation("processErpUpdatesEvents")
-def process_erp_updates_events_v1(call: Any) -> Any:
+@erp_operation("processErpUpdatesEvents", reads_only=True)  # mapped in the sandbox, then written under the lock
+async def process_erp_updates_events_v1(call: Any) -> Any:
     body = call.body
     if body is None:
         return call.json({"results": []})
@@ -27,11 +27,11 @@ def process_erp_updates_events_v1(call: Any) -> Any:
                    "(setIntegrationAppMapping)")
         return call.json({"results": [{"event_id": w.new_id(), "status": "ignored", "message": message}
                                       for _ in body["events"]]})
-    return call.json({"results": [process_event(call, owner, event, correlation) for event in body["events"]]})
+    return call.json({"results": await process_events(call, owner, body["events"], correlation)})
 
 
-@erp_operation("processErpUpdatesEventsV3")
-def process_erp_updates_events_v3(call: Any) -> Any:
+@erp_operation("processErpUpdatesEventsV3", reads_only=True)  # likewise
+async def process_erp_updates_events_v3(call: Any) -> Any:
     body = call.body
     if body is None:
         return call.json({"results": []})
@@ -44,12 +44,12 @@ def process_erp_updates_events_v3(call: Any) -> Any:
         group = event.get("group_id") or body.get("group_id")
         if group:
             as_v2["group_id"] = group
-        results.append(process_event(call, owner, as_v2, body.get("correlation_id")))
-    return call.json({"results": results})
+        results.append(as_v2)
+    return call.json({"results": await process_events(call, owner, results, body.get("correlation_id"))})
 
 
 @erp_operation("simulateMapping", reads_only=True)
-def simulate_mapping_v1(call: Any) -> Any:
+async def simulate_mapping_v1(call: Any) -> Any:
     body = call.body
     configuration = body["mapping_configuration"]
     mapping = configuration.get("mapping") or {}
@@ -61,7 +61,7 @@ def simulate_mapping_v1(call: Any) -> Any:
         return call.json({"entity_updates": [], "meter_readings_updates": [], "warnings": [
             {"entity_schema": "", "field": "object_type",
              "message": f"the configuration has no mapping for '{object_type}'; nothing is mapped"}]})
-    return call.json(simulate(table[object_type], body["payload"], body["format"]))
+    return call.json(await simulate(call, table[object_type], body["payload"], body["format"]))
 
 
 @erp_operation("triggerErp", reads_only=True)  # no write lock while the webhook answers

@@ -16,7 +16,7 @@ from ..erp import imports
 from ..erp.mapping import MappingError
 from . import common as c
 from .erp_common import behaviours, erp_operation, limit_of, page_after, use_cases
-from .erp_inbound import process_event
+from .erp_inbound import premap, process_event
 
 IMPORT_KIND = "erp_import"
 VALIDATABLE = ("PENDING", "READY", "FAILED")
@@ -166,8 +166,37 @@ def suggest_erp_import_use_cases(call: Any) -> Any:
     return call.json({"file_columns": len(columns), "suggestions": suggestions})
 
 
-@erp_operation("executeErpImport")
-def execute_erp_import(call: Any) -> Any:
+@erp_operation("executeErpImport", reads_only=True)  # rows mapped in the sandbox, then written under the lock
+async def execute_erp_import(call: Any) -> Any:
+    job = _ready_job(call)
+    owner, record = _inbound_use_case(call, job["integration_id"], job["use_case_slug"])
+    table = _table(call, job)
+    if table is None:
+        async with call.services.atomic():
+            return call.json(_save(call, job), status=202)
+    rows = imports.payloads(table)
+    w = c.world(call)
+    events = [{"event_type": "UPDATE", "object_type": record["slug"], "use_case_id": record["id"],
+               "timestamp": w.now(), "format": "json", "payload": payload, "import_id": job["import_id"],
+               "import_row": number} for number, payload in rows]
+    mapped = await premap(call, owner, events)
+    async with call.services.atomic():
+        job = _ready_job(call)  # nobody executed or aborted it meanwhile
+        job["status"] = "PROCESSING"
+        succeeded = 0
+        for event, result in zip(events, mapped, strict=True):
+            outcome = process_event(call, owner, event, job["correlation_id"], source="erp-import", mapped=result)
+            succeeded += outcome["status"] == "success"
+        job["progress"] = {"processed_rows": len(rows), "total_rows": len(rows)}
+        if rows and not succeeded:
+            job.update({"status": "FAILED", "error": {"code": "IMPORT_NO_PROGRESS", "message": (
+                f"no row could be imported; the monitoring of correlation id {job['correlation_id']} says why")}})
+        else:
+            job["status"] = "IMPORTED"
+        return call.json(_save(call, job), status=202)
+
+
+def _ready_job(call: Any) -> dict[str, Any]:
     job = _job(call)
     if job["status"] != "READY":
         hint = "; validate it first" if job["status"] in ("PENDING", "FAILED") else ""
@@ -177,27 +206,7 @@ def execute_erp_import(call: Any) -> Any:
         count = validation["warnings"]
         raise Reject("unprocessable", f"validation found {count} warning{'s' if count > 1 else ''}; execute with "
                                       "ack_warnings true to import anyway")
-    owner, record = _inbound_use_case(call, job["integration_id"], job["use_case_slug"])
-    table = _table(call, job)
-    if table is None:
-        return call.json(_save(call, job), status=202)
-    rows = imports.payloads(table)
-    job["status"] = "PROCESSING"
-    w = c.world(call)
-    succeeded = 0
-    for number, payload in rows:
-        event = {"event_type": "UPDATE", "object_type": record["slug"], "use_case_id": record["id"],
-                 "timestamp": w.now(), "format": "json", "payload": payload, "import_id": job["import_id"],
-                 "import_row": number}
-        outcome = process_event(call, owner, event, job["correlation_id"], source="erp-import")
-        succeeded += outcome["status"] == "success"
-    job["progress"] = {"processed_rows": len(rows), "total_rows": len(rows)}
-    if rows and not succeeded:
-        job.update({"status": "FAILED", "error": {"code": "IMPORT_NO_PROGRESS", "message": (
-            f"no row could be imported; the monitoring of correlation id {job['correlation_id']} says why")}})
-    else:
-        job["status"] = "IMPORTED"
-    return call.json(_save(call, job), status=202)
+    return job
 
 
 @erp_operation("abortErpImport")

@@ -38,9 +38,45 @@ def route(call: Any, integration_id: str, event: dict[str, Any]) -> dict[str, An
     return None
 
 
+async def premap(call: Any, integration: dict[str, Any], events: list[dict[str, Any]]) -> list[Any]:
+    """Each event's mapping, computed in the JSONata sandbox before any write lock is taken (so a
+    runaway expression holds up nobody): a MappingResult, the MappingError or PayloadError, or None
+    for an event that no enabled use case takes. Hand each to :func:`process_event` as ``mapped``."""
+    out: list[Any] = []
+    for event in events:
+        use_case = route(call, integration["id"], event)
+        if use_case is None or not use_case.get("enabled", True):
+            out.append(None)
+            continue
+        config = use_case.get("configuration") or {}
+        try:
+            out.append(await c.sandbox(call).map_event({"entities": config.get("entities") or [],
+                                                       "meter_readings": config.get("meter_readings") or []},
+                                                      event["payload"], format=event.get("format", "json")))
+        except (MappingError, PayloadError) as exc:
+            out.append(exc)
+    return out
+
+
+async def process_events(call: Any, integration: dict[str, Any], events: list[dict[str, Any]],
+                         correlation_id: str | None, *, replay_of: list[str | None] | None = None,
+                         source: str = "erp-inbound") -> list[dict[str, Any]]:
+    """:func:`premap` the events, then process them under the write lock, one after the other."""
+    mapped = await premap(call, integration, events)
+    async with call.services.atomic():
+        return [process_event(call, integration, event, correlation_id, source=source, mapped=result,
+                              replay_of=replay_of[i] if replay_of else None)
+                for i, (event, result) in enumerate(zip(events, mapped, strict=True))]
+
+
+_UNMAPPED = object()
+
+
 def process_event(call: Any, integration: dict[str, Any], event: dict[str, Any], correlation_id: str | None,
-                  *, replay_of: str | None = None, source: str = "erp-inbound") -> dict[str, Any]:
+                  *, replay_of: str | None = None, source: str = "erp-inbound",
+                  mapped: Any = _UNMAPPED) -> dict[str, Any]:
     """Route, map and apply one event in its own transaction; record it and its monitoring entry.
+    ``mapped``: the event's mapping from :func:`premap` (without it, the mapping runs in-process).
 
     Returns the event's result: ``{event_id, status, message?}``."""
     w = c.world(call)
@@ -64,9 +100,14 @@ def process_event(call: Any, integration: dict[str, Any], event: dict[str, Any],
         config = use_case.get("configuration") or {}
         try:
             with st.transaction():
-                result = map_event({"entities": config.get("entities") or [],
-                                    "meter_readings": config.get("meter_readings") or []},
-                                   event["payload"], format=event.get("format", "json"))
+                if mapped is _UNMAPPED:
+                    result = map_event({"entities": config.get("entities") or [],
+                                        "meter_readings": config.get("meter_readings") or []},
+                                       event["payload"], format=event.get("format", "json"))
+                elif isinstance(mapped, Exception):
+                    raise mapped
+                else:
+                    result = mapped
                 if event.get("event_type") == "DELETE":
                     for update in result.entity_updates:
                         update["mode"] = "delete"

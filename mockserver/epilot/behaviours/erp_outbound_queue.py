@@ -11,10 +11,14 @@ from . import common as c
 from .erp_common import behaviours, erp_operation, integration, limit_of, page_after, use_cases
 
 
-@erp_operation("pollOutboundMessages")
-def poll_outbound_messages(call: Any) -> Any:
+@erp_operation("pollOutboundMessages", reads_only=True)  # waits for queued changes, then locks itself
+async def poll_outbound_messages(call: Any) -> Any:
     owner = integration(call)
-    return call.json(queue.poll(c.world(call), owner["id"], limit_of((call.body or {}).get("limit"), 10, 100)))
+    world = c.world(call)
+    if world.outbound is not None:
+        await world.outbound.settle()  # the changes made before this poll are in the queue
+    async with call.services.atomic():
+        return call.json(queue.poll(world, owner["id"], limit_of((call.body or {}).get("limit"), 10, 100)))
 
 
 @erp_operation("ackOutboundMessages")

@@ -90,6 +90,13 @@ def _resolver(call: Any) -> Any:
     return outbound_dispatcher(call.services).resolver
 
 
+def _policy(call: Any) -> Any:
+    """The engine's outbound policy (the dispatcher carries it, with the resolver)."""
+    from ..world.extension import outbound_dispatcher
+
+    return outbound_dispatcher(call.services).policy
+
+
 async def _monitor(call: Any, owner: dict[str, Any], record: dict[str, Any], level: str, code: str, message: str,
                    correlation_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
     """A monitoring entry, written under the write lock (these calls run without it while they wait)."""
@@ -133,7 +140,8 @@ async def secure_proxy(call: Any) -> Any:
             headers["content-type"] = "application/json"
     try:
         response = await send(body["method"], body["url"], headers=headers, content=content, timeout=_timeout(call),
-                              resolver=_resolver(call))
+                              resolver=_resolver(call),
+                              policy=_policy(call))
     except ForwardRefused as exc:
         await _monitor(call, owner, record, "error", "REFUSED", str(exc))
         raise Reject("forbidden", f"{exc}; nothing was sent") from None
@@ -191,7 +199,11 @@ async def managed_call_execute(call: Any) -> Any:
     correlation = body.get("correlation_id")
     connector = owner.get("connector_config") or {}
     try:
-        request = managed_calls.build_request(record.get("configuration") or {}, connector, body.get("payload"))
+        configuration = record.get("configuration") or {}
+        variables = await managed_calls.evaluate_sandboxed(  # JSONata in the sandbox, off the event loop
+            c.sandbox(call), configuration.get("request_mapping"),
+            body.get("payload") if body.get("payload") is not None else {}, "request_mapping")
+        request = managed_calls.build_request(configuration, connector, body.get("payload"), variables=variables)
         plan = managed_calls.auth_plan(connector, c.store(call).record_get("erp_environment", owner["id"]) or {})
     except managed_calls.CallError as exc:
         await _monitor(call, owner, record, "error", exc.code, exc.message, correlation)
@@ -211,7 +223,8 @@ async def managed_call_execute(call: Any) -> Any:
             content = dumps(request["body"])
             headers.setdefault("content-type", "application/json")
         response = await send(request["method"], request["url"], headers=headers, content=content,
-                              timeout=_timeout(call), resolver=_resolver(call))
+                              timeout=_timeout(call), resolver=_resolver(call),
+                              policy=_policy(call))
     except ForwardRefused as exc:
         await _monitor(call, owner, record, "error", "REFUSED", str(exc), correlation)
         raise Reject("forbidden", f"{exc}; nothing was sent") from None
@@ -232,7 +245,8 @@ async def managed_call_execute(call: Any) -> Any:
     mapping = (record.get("configuration") or {}).get("response_mapping")
     upstream = {"data": data, "status": response.status_code, "headers": dict(response.headers)}
     try:
-        result = managed_calls.evaluate(mapping, upstream, "response_mapping") if mapping else data
+        result = await managed_calls.evaluate_sandboxed(c.sandbox(call), mapping, upstream, "response_mapping") \
+            if mapping else data
     except managed_calls.CallError as exc:
         await _monitor(call, owner, record, "error", exc.code, exc.message, correlation)
         return _call_error(call, 502, exc.code, exc.message)
@@ -247,7 +261,8 @@ async def managed_call_execute(call: Any) -> Any:
 async def _token(call: Any, token_request: dict[str, Any]) -> str:
     response = await send("POST", token_request["url"], headers={"content-type": "application/x-www-form-urlencoded"},
                           content=urlencode(token_request["form"]).encode(), timeout=_timeout(call),
-                          resolver=_resolver(call))
+                          resolver=_resolver(call),
+                              policy=_policy(call))
     try:
         token = response.json().get("access_token") if response.status_code < 400 else None
     except (ValueError, AttributeError):

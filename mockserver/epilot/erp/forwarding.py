@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from mockserver.engine.outbound import OutboundPolicy, OutboundRefused
+
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 DEFAULT_TIMEOUT = 10.0
 
@@ -49,23 +51,21 @@ def _literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def check_outbound_policy(url: str, address: str) -> None:
-    """THE call site of the outbound policy (issue 11): may the mock send ``url`` to ``address``?
-
-    An interim rule set until the engine's outbound policy (``mockserver/engine/outbound.py``) is
-    available, and then the one place that calls it: no link-local or cloud metadata addresses, no
-    unspecified, multicast or reserved ones. Loopback stays allowed (local receivers)."""
-    ip = _literal(address)
-    if ip is None:
-        raise ForwardRefused(f"{url}: the host did not resolve to an IP address")
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        raise ForwardRefused(f"{url}: {ip} is a link-local, multicast, unspecified or reserved address")
-    if ip in ipaddress.ip_network("fd00:ec2::/32") or ip == ipaddress.ip_address("100.100.100.200"):
-        raise ForwardRefused(f"{url}: {ip} is a cloud metadata address")
+def check_outbound_policy(url: str, addresses: list[str] | str, policy: OutboundPolicy | None = None) -> str:
+    """THE call site of the outbound policy (issue 11): may the mock send ``url`` to these addresses
+    (every one the host resolved to)? The engine's policy decides (``mockserver/engine/outbound.py``:
+    never the mock itself, link-local or cloud metadata addresses, nor what ``--outbound-deny`` lists);
+    the address to connect to is returned. Raises ForwardRefused."""
+    try:
+        checked = [addresses] if isinstance(addresses, str) else addresses
+        return (policy or OutboundPolicy()).check_addresses(url, checked).address
+    except OutboundRefused as exc:
+        raise ForwardRefused(f"{url}: {exc.reason}") from None
 
 
 async def send(method: str, url: str, *, headers: dict[str, str] | None = None, content: bytes | None = None,
-               timeout: float = DEFAULT_TIMEOUT, resolver: Resolver | None = None) -> Any:
+               timeout: float = DEFAULT_TIMEOUT, resolver: Resolver | None = None,
+               policy: OutboundPolicy | None = None) -> Any:
     """Send one request; returns the ``httpx.Response``. Raises ForwardRefused or ForwardFailed."""
     import httpx
 
@@ -86,8 +86,7 @@ async def send(method: str, url: str, *, headers: dict[str, str] | None = None, 
             raise ForwardFailed(f"{host} did not resolve: {exc}", code="ENOTFOUND") from None
         if not addresses:
             raise ForwardFailed(f"{host} did not resolve", code="ENOTFOUND")
-    address = addresses[0]
-    check_outbound_policy(url, address)
+    address = check_outbound_policy(url, addresses, policy)
     shown = f"[{address}]" if ":" in address else address
     pinned = urlunsplit((parts.scheme, f"{shown}:{port}", parts.path or "/", parts.query, ""))
     sent = {k: v for k, v in (headers or {}).items() if k.lower() != "host"}

@@ -56,9 +56,23 @@ def evaluate(expression: str | None, data: Any, what: str) -> Any:
     return None if value is UNDEFINED else value
 
 
-def build_request(config: dict[str, Any], connector: dict[str, Any], payload: Any) -> dict[str, Any]:
-    """``{method, url, headers, body?, variables}`` of a managed call. Raises CallError."""
-    variables = evaluate(config.get("request_mapping"), payload if payload is not None else {}, "request_mapping")
+async def evaluate_sandboxed(sandbox: Any, expression: str | None, data: Any, what: str) -> Any:
+    """`evaluate` in the JSONata sandbox (time and memory limits), awaited off the event loop."""
+    if not expression:
+        return data
+    try:
+        value = await sandbox.evaluate(expression, data)
+    except JsonataError as exc:
+        raise CallError(f"{what.upper()}_FAILED", f"{what}: {exc.message}") from None
+    return None if value is UNDEFINED else value
+
+
+def build_request(config: dict[str, Any], connector: dict[str, Any], payload: Any, *,
+                  variables: Any = UNDEFINED) -> dict[str, Any]:
+    """``{method, url, headers, body?, variables}`` of a managed call (``variables``: the request
+    mapping's result, when the caller evaluated it already). Raises CallError."""
+    if variables is UNDEFINED:
+        variables = evaluate(config.get("request_mapping"), payload if payload is not None else {}, "request_mapping")
     if not isinstance(variables, dict):
         raise CallError("REQUEST_MAPPING_FAILED", "request_mapping must yield an object of request variables")
     base = connector.get("base_url")

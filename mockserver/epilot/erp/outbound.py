@@ -5,14 +5,17 @@ or put it in the integration's poll queue (``delivery.type: poll``, see :mod:`.q
 Event names follow ``<Schema><Change>``: ``ContactUpdated``, ``ContractCreated``, ``MeterReadingCreated``.
 A use case subscribes with ``event_catalog_event`` (an exact name, ``*``, or a ``Prefix*``), optionally
 filtered by ``event_filter`` (JSONata on the event); each enabled webhook or poll mapping gets the event
-transformed by its ``jsonata_expression``. Deliveries go only to the URLs configured in use cases, and
-only through :func:`.forwarding.send`. A delivery that fails every retry is dead-lettered: it shows in
+transformed by its ``jsonata_expression`` (both evaluated in the JSONata sandbox). Deliveries go only to
+the URLs configured in use cases, only where the engine's outbound policy allows (a refused delivery is
+recorded as ``refused`` with its reason and never sent), and only through :func:`.forwarding.send`.
+A delivery that fails every retry is dead-lettered: it shows in
 the integration's dead-letter queue and can be redriven.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,10 +23,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mockserver.engine.jsontext import dumps
+from mockserver.engine.outbound import OutboundPolicy, OutboundRefused
 
 from . import queue
 from .forwarding import ForwardFailed, ForwardRefused, Resolver, send
-from .jsonata import UNDEFINED, JsonataError, compile_expression, is_truthy
+from .jsonata import UNDEFINED, JsonataError, is_truthy
+from .sandbox import JsonataLimitError, JsonataSandbox
 
 log = logging.getLogger("epilot_mock.erp")
 DELIVERY_KIND = "erp_delivery"
@@ -52,22 +57,29 @@ def sign(secret: str, body: bytes) -> str:
 class OutboundDispatcher:
     """Listens to world changes and delivers them; one per app."""
 
-    def __init__(self, world: Any, *, retries: int = 5, backoff: float = 0.5, timeout: float = 5.0) -> None:
+    def __init__(self, world: Any, *, retries: int = 5, backoff: float = 0.5, timeout: float = 5.0,
+                 sandbox: JsonataSandbox | None = None, policy: OutboundPolicy | None = None) -> None:
         self.world = world
         self.store = world.store
         self.retries = max(1, retries)
         self.backoff = backoff
         self.timeout = timeout
+        self.sandbox = sandbox if sandbox is not None else JsonataSandbox()
+        self.policy = policy if policy is not None else OutboundPolicy()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.resolver: Resolver | None = None  # tests inject one; None resolves through the system
+        self._tail: asyncio.Task[Any] | None = None  # the latest change's evaluation: the next one waits for it
 
     # -- subscription ---------------------------------------------------------------------------
 
     def on_change(self, change: dict[str, Any]) -> None:
+        """Find the use cases that subscribe; their JSONata (filter, mappings) runs in the sandbox, after
+        the change, in a background task per change (in change order); without an event loop (a script
+        driving the store) at once."""
         if change.get("source") == "erp-outbound":
             return
         name = event_name(change)
-        core = self._core_event(change, name)
+        targets = []
         for integration in self.store.record_list("erp_integration"):
             if change.get("integration_id") == integration["id"]:
                 continue  # no echo: an integration is not told about the changes it made itself
@@ -75,22 +87,95 @@ class OutboundDispatcher:
                 if use_case.get("type") != "outbound" or not use_case.get("enabled", True):
                     continue
                 config = use_case.get("configuration") or {}
-                if not subscribes(str(config.get("event_catalog_event", "")), name):
-                    continue
-                if config.get("event_filter") and not self._holds(config["event_filter"], core):
-                    continue
-                for mapping in config.get("mappings") or []:
-                    delivery = mapping.get("delivery") or {}
-                    if not mapping.get("enabled", True):
-                        continue
-                    if delivery.get("type") == "webhook" and _allowed_url(delivery.get("webhook_url")):
-                        self._enqueue(integration, use_case, mapping, core)
-                    elif delivery.get("type") == "poll":
-                        body, error = self._transform(mapping, core)
-                        if error is None:
-                            queue.enqueue(self.world, integration["id"], use_case, mapping, core, body)
-                        else:
-                            log.warning("outbound mapping %s failed: %s", mapping.get("name"), error)
+                if subscribes(str(config.get("event_catalog_event", "")), name):
+                    targets.append((integration, use_case))
+        if not targets:
+            return
+        core = self._core_event(change, name)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            for integration, use_case in targets:
+                self._dispatch_one(integration, use_case, core, self._evaluate_sync)
+            return
+        previous = self._tail if self._tail is not None and not self._tail.done() \
+            and self._tail.get_loop() is loop else None
+        self._tail = self._spawn(loop, self._dispatch(targets, core, previous))
+
+    def _spawn(self, loop: asyncio.AbstractEventLoop, work: Any) -> asyncio.Task[Any]:
+        task = loop.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _dispatch(self, targets: list[tuple[dict[str, Any], dict[str, Any]]], core: dict[str, Any],
+                        previous: asyncio.Task[Any] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        for integration, use_case in targets:
+            expressions = self._expressions(use_case)
+            results = {source: await self._evaluate(source, core) for source in expressions}
+            self._dispatch_one(integration, use_case, core, functools.partial(_awaited, results))
+
+    @staticmethod
+    def _expressions(use_case: dict[str, Any]) -> list[str]:
+        config = use_case.get("configuration") or {}
+        found = [config["event_filter"]] if config.get("event_filter") else []
+        found += [m["jsonata_expression"] for m in config.get("mappings") or []
+                  if m.get("enabled", True) and m.get("jsonata_expression")]
+        return list(dict.fromkeys(str(e) for e in found))
+
+    async def _evaluate(self, source: str, data: Any) -> tuple[Any, JsonataError | None]:
+        try:
+            return await self.sandbox.evaluate(source, data), None
+        except JsonataError as exc:
+            return None, exc
+
+    def _evaluate_sync(self, source: str, data: Any) -> tuple[Any, JsonataError | None]:
+        try:
+            return self.sandbox.evaluate_sync(source, data), None
+        except JsonataError as exc:
+            return None, exc
+
+    def _dispatch_one(self, integration: dict[str, Any], use_case: dict[str, Any], core: dict[str, Any],
+                      evaluated: Any) -> None:
+        """Deliveries of one use case; ``evaluated(source, data)`` gives an expression's (value, error)."""
+
+        config = use_case.get("configuration") or {}
+        if config.get("event_filter"):
+            value, error = evaluated(str(config["event_filter"]), core)
+            if error is not None:
+                self._filter_failed(integration, use_case, core, error)
+                return
+            if not is_truthy(value):
+                return
+        for mapping in config.get("mappings") or []:
+            delivery = mapping.get("delivery") or {}
+            if not mapping.get("enabled", True):
+                continue
+            transformed = self._transformed(mapping, core, evaluated)
+            if delivery.get("type") == "webhook" and _allowed_url(delivery.get("webhook_url")):
+                record = self._enqueue_only(integration, use_case, mapping, core, transformed)
+                if not record["error"]:
+                    self._schedule(record["id"])
+            elif delivery.get("type") == "poll":
+                body, error = transformed
+                if error is None:
+                    queue.enqueue(self.world, integration["id"], use_case, mapping, core, body)
+                else:
+                    log.warning("outbound mapping %s failed: %s", mapping.get("name"), error)
+
+    def _filter_failed(self, integration: dict[str, Any], use_case: dict[str, Any], core: dict[str, Any],
+                       exc: JsonataError) -> None:
+        """An event filter that fails matches nothing; one stopped by a sandbox limit is also recorded."""
+        log.warning("outbound event_filter failed: %s", exc)
+        if isinstance(exc, JsonataLimitError):
+            from .monitoring import record_monitoring
+
+            record_monitoring(self.world, integration_id=integration["id"], event_id=core["event_id"],
+                              use_case_id=use_case["id"], use_case_type="outbound", level="error",
+                              code="FILTER_ERROR", message=f"event_filter: {exc.message}",
+                              detail={"event_name": core["event_name"], "limit": exc.limit})
 
     def _core_event(self, change: dict[str, Any], name: str) -> dict[str, Any]:
         event: dict[str, Any] = {"event_id": self.world.new_id(), "event_name": name, "event_time": self.world.now(),
@@ -101,34 +186,18 @@ class OutboundDispatcher:
                 event[key] = change[key]
         return event
 
-    @staticmethod
-    def _holds(expression: str, data: Any) -> bool:
-        try:
-            return is_truthy(compile_expression(expression).evaluate(data))
-        except JsonataError as exc:
-            log.warning("outbound event_filter failed: %s", exc)
-            return False
-
     # -- deliveries --------------------------------------------------------------------------------
 
     @staticmethod
-    def _transform(mapping: dict[str, Any], core: dict[str, Any]) -> tuple[Any, str | None]:
+    def _transformed(mapping: dict[str, Any], core: dict[str, Any], evaluated: Any) -> tuple[Any, str | None]:
         """The event as the mapping's JSONata expression makes it (the event itself without one)."""
         expression = mapping.get("jsonata_expression")
         if not expression:
             return core, None
-        try:
-            body = compile_expression(expression).evaluate(core)
-        except JsonataError as exc:
-            return None, str(exc)
+        body, error = evaluated(str(expression), core)
+        if error is not None:
+            return None, str(error)
         return (None if body is UNDEFINED else body), None
-
-    def _enqueue(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
-                 core: dict[str, Any]) -> dict[str, Any]:
-        delivery = self._enqueue_only(integration, use_case, mapping, core)
-        if not delivery["error"]:
-            self._schedule(delivery["id"])
-        return delivery
 
     def _schedule(self, delivery_id: str) -> None:
         try:
@@ -150,7 +219,7 @@ class OutboundDispatcher:
         outcome: dict[str, Any] = {"at": self.world.now(), "attempt": number}
         try:
             response = await send("POST", delivery["url"], headers=self._headers(delivery, body), content=body,
-                                  timeout=self.timeout, resolver=self.resolver)
+                                  timeout=self.timeout, resolver=self.resolver, policy=self.policy)
         except (ForwardFailed, ForwardRefused) as exc:
             outcome["error"] = str(exc)[:300]
             return outcome, None
@@ -164,6 +233,14 @@ class OutboundDispatcher:
     async def deliver(self, delivery_id: str) -> None:
         delivery = self.store.record_get(DELIVERY_KIND, delivery_id)
         if delivery is None:
+            return
+        try:
+            await self.policy.acheck(delivery["url"])
+        except OutboundRefused as exc:  # recorded with its reason, never sent (nor retried)
+            delivery.update(status="refused", error=exc.reason)
+            self.store.record_put(DELIVERY_KIND, delivery_id, delivery, parent=delivery["integration_id"])
+            self._monitor(delivery, "error", "DELIVERY_REFUSED", f"not sent: {exc.reason}")
+            log.warning("%s", exc)
             return
         body = dumps(delivery["payload"])
         first = len(delivery.get("attempts") or [])
@@ -203,7 +280,10 @@ class OutboundDispatcher:
         """The ERP action of an automation: one signed delivery of the entity, answered with its outcome."""
         core = {"event_id": self.world.new_id(), "event_name": "ErpTrigger", "event_time": self.world.now(),
                 "org_id": self.world.org_id, "source": "automation", "entity": entity, **context}
-        delivery = self._enqueue_only(integration, use_case, mapping, core)
+        results = {source: await self._evaluate(source, core)
+                   for source in [mapping["jsonata_expression"]] if mapping.get("jsonata_expression")}
+        transformed = self._transformed(mapping, core, lambda source, _data: results[source])
+        delivery = self._enqueue_only(integration, use_case, mapping, core, transformed)
         started = self.world.now()
         if delivery["error"]:
             return {"status": "failed", "code": "MAPPING_FAILED", "message": delivery["error"], "start_date": started,
@@ -229,8 +309,8 @@ class OutboundDispatcher:
         return result
 
     def _enqueue_only(self, integration: dict[str, Any], use_case: dict[str, Any], mapping: dict[str, Any],
-                      core: dict[str, Any]) -> dict[str, Any]:
-        body, error = self._transform(mapping, core)
+                      core: dict[str, Any], transformed: tuple[Any, str | None]) -> dict[str, Any]:
+        body, error = transformed
         delivery = {
             "id": self.world.new_id(), "ack_id": self.world.new_id(), "integration_id": integration["id"],
             "use_case_id": use_case["id"], "mapping_id": mapping.get("id"), "event_id": core["event_id"],
@@ -260,10 +340,20 @@ class OutboundDispatcher:
                           use_case_id=delivery["use_case_id"], use_case_type="outbound", level=level, code=code,
                           message=message, detail={"delivery_id": delivery["id"], "ack_id": delivery["ack_id"]})
 
+    async def settle(self) -> None:
+        """Wait until the changes made so far are evaluated and their deliveries recorded (not sent)."""
+        tail = self._tail
+        if tail is not None and not tail.done() and tail.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([tail])
+
     async def drain(self, timeout: float = 10.0) -> None:
         """Wait for deliveries in flight (tests and shutdown)."""
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=timeout)
+
+
+def _awaited(results: dict[str, Any], source: str, _data: Any) -> tuple[Any, JsonataError | None]:
+    return results[source]  # type: ignore[no-any-return]
 
 
 def _json_object(response: Any) -> dict[str, Any]:
