@@ -26,7 +26,7 @@ def _has_body(scope: Scope) -> bool:
     """Whether the request announces a body (most GETs do not: no timer for them)."""
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return value != b"0"
+            return bool(value != b"0")
         if name == b"transfer-encoding":
             return True
     return False
