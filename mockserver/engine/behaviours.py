@@ -34,20 +34,16 @@ class BehaviourSet:
         self.handlers: dict[str, Handler] = {}
         self.reads_only: set[str] = set()
 
-    def __call__(self, operation_id: str, *, reads_only: bool = False,
-                 locks_itself: bool = False) -> Callable[[H], H]:
+    def __call__(self, operation_id: str, *, reads_only: bool = False) -> Callable[[H], H]:
         """Register the decorated function for ``operation_id``. ``reads_only``: a POST that changes
-        nothing (a search, a computation), which then runs without taking the store's write lock.
-        ``locks_itself``: a handler that writes, but takes ``call.services.atomic()`` itself around
-        its reads and writes, so that slow work that touches no state (a sandboxed evaluation, say)
-        does not hold up every other write; the pipeline then takes no lock for it."""
+        nothing (a search, a computation), which then runs without taking the store's write lock."""
 
         def register(fn: H) -> H:
             if operation_id in self.handlers:
                 raise BehaviourError(f"duplicate behaviour for {self.api} operation '{operation_id}'")
             self.handlers[operation_id] = fn
-            if reads_only or locks_itself:
-                self.reads_only.add(operation_id)  # the operations the pipeline runs without its lock
+            if reads_only:
+                self.reads_only.add(operation_id)
             return fn
 
         return register
