@@ -317,8 +317,8 @@ class PostgresStore(Store):
                 if todo:
                     self._writing()
                     self._build_terms(tx.conn, todo)
-                    tx.conn.executemany("INSERT INTO term_attrs(attr) VALUES (%s) ON CONFLICT DO NOTHING",
-                                        [(a,) for a in todo])
+                    tx.conn.execute("INSERT INTO term_attrs(attr) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING",
+                                    (todo,))
             self._term_cache |= missing
         return frozenset(wanted)
 
@@ -492,9 +492,10 @@ class PostgresStore(Store):
             self.put_many(entities)
             for kind, items in records.items():
                 self.record_put_many(kind, [(r["id"], r.get("parent"), r["doc"]) for r in items])
-            tx.conn.executemany("INSERT INTO meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE "
-                                "SET value = EXCLUDED.value",
-                                [(str(k), str(v)) for k, v in (data.get("meta") or {}).items()])
+            meta = data.get("meta") or {}
+            tx.conn.execute("INSERT INTO meta(key, value) SELECT unnest(%s::text[]), unnest(%s::text[]) "
+                            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                            ([str(k) for k in meta], [str(v) for v in meta.values()]))
         return {"entities": len(entities), "records": sum(len(v) for v in records.values())}
 
     def _clear(self, conn: Any) -> None:
