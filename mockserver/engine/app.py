@@ -2,8 +2,8 @@
 
 The middleware stack, outermost first:
 
-    journal -> CORS -> error guard -> admin (/__admin) -> routing (Connexion) -> operation endpoint
-                                                                              \\-> 404/405 fallback
+    journal -> CORS -> error guard -> admin (/__admin) -> docs (/__docs) -> routing (Connexion)
+        -> operation endpoint, or the 404/405 fallback
 
 Plugins (found by entry point, see `plugin.py`) are installed before the APIs are mounted, so their
 behaviours attach to the operations of the APIs they name.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -27,7 +27,7 @@ from .connexion_adapter import ConnexionStack, TableRoutingMiddleware, base_path
 from .cors import CORSMiddleware
 from .errors import error_response
 from .faults import ConnectionFault, Latency, break_connection
-from .journal import Journal, JournalMiddleware
+from .journal import Journal, JournalMiddleware, SharedJournal
 from .loader import SpecError, bundle, iter_operations
 from .operation import ApiContext, CompiledOperation
 from .pipeline import Pipeline
@@ -168,7 +168,7 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     catalog = {name: path for plugin in found for name, path in plugin.apis.items()}
     loaded = load_specs(config.specs, catalog)
     tokens = TokenRegistry()
-    journal = Journal(config.journal_size)
+    journal = Journal(config.journal_size, body_limit=config.journal_body_limit, mask=config.journal_mask)
     responder = Responder(dynamic=config.dynamic, seed=config.seed)
     services = Services(config, tokens, journal, responder)
     if config.latency:
@@ -182,6 +182,9 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
                                                         if op.get("operationId")), src.bundled)
                for src, spec in loaded if src.bundled or src.named}
     behaviour_sets = _install(found, services, mounted)
+    if isinstance(services.store, SharedJournal):  # replicas on one database share one journal
+        journal.share(services.store)
+        services.hooks.shutdown.insert(0, _journal_closer(journal))
 
     handlers: dict[str, dict[str, Handler]] = {}
 
@@ -198,6 +201,7 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
         *( [CORSMiddleware] if config.cors else [] ),
         ErrorGuard,
         partial(_admin_middleware, services=services),
+        partial(_docs_middleware, services=services),
         routing_factory,
     ])
     app.services = services
@@ -252,6 +256,16 @@ def _install(plugins: list[Plugin], services: Services, mounted: dict[str, Mount
                 raise StartupError(f"two behaviour sets for API '{bset.api}'")
             sets[bset.api] = bset
     return sets
+
+
+def _journal_closer(journal: Journal) -> Callable[[], None]:
+    return journal.close
+
+
+def _docs_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:
+    from .docs import DocsMiddleware
+
+    return DocsMiddleware(app, services=services)
 
 
 def _admin_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:
