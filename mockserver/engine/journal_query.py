@@ -5,6 +5,7 @@ pattern in JSON, checked once, then matched against journal entries (as ``Journa
      "status": "2xx", "body": {"jsonpath": "$.value", "equals": 1.5}}
 
 Every given criterion must hold. Bodies are matched as the journal shows them (secrets masked).
+Calls to the admin API and the docs pages are left out unless ``"include_admin": true``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from .jsontext import loads
 
 FIELDS = ("method", "path", "path_pattern", "path_glob", "operation_id", "api", "status", "headers", "body",
-          "response_body", "unmatched", "since_id", "limit")
+          "response_body", "unmatched", "since_id", "limit", "include_admin")
 _MISSING = object()
 
 
@@ -70,10 +71,13 @@ class RequestPattern:
     body: tuple[BodyMatch, ...] = ()
     response_body: tuple[BodyMatch, ...] = ()
     unmatched: bool = False
+    include_admin: bool = True  # parse_pattern (find/count) defaults to False
     since_id: int = 0
     limit: int | None = None
 
     def matches(self, entry: dict[str, Any]) -> bool:
+        if not self.include_admin and entry["path"].startswith(("/__admin", "/__docs")):
+            return False
         if self.method is not None and entry["method"] != self.method:
             return False
         if self.path is not None and entry["path"] != self.path:
@@ -149,6 +153,7 @@ def parse_pattern(data: Any) -> RequestPattern:
         body=_body_matches(data.get("body"), "body"),
         response_body=_body_matches(data.get("response_body"), "response_body"),
         unmatched=_flag(data.get("unmatched"), "unmatched"),
+        include_admin=_flag(data.get("include_admin"), "include_admin"),
         since_id=_count(data.get("since_id"), "since_id") or 0,
         limit=_count(data.get("limit"), "limit"),
     )
