@@ -186,6 +186,20 @@ QUERIES = [
     Query(schemas=("contract",), sort=(("last_name", True),), limit=1000),
     Query(all_of=(Filter("last_name", "in", ["K-1", "Schmidt"]),), limit=1000),
     Query(all_of=(Filter("last_name", "ne", "Schmidt"),), limit=1000),
+    # searches (analysed text): the token index narrows, the shared matchers decide
+    Query(all_of=(Filter("last_name", "match", "müller"),), limit=1000),
+    Query(all_of=(Filter("email.email", "match", "k"),), limit=1000),
+    Query(all_of=(Filter("last_name", "wildcard", "mü*"),), limit=1000),
+    Query(all_of=(Filter("last_name", "wildcard", "*idt"),), limit=1000),
+    Query(all_of=(Filter("last_name", "fuzzy", ("schmit", 1)),), limit=1000),
+    Query(all_of=(Filter("*", "match", "müller"),), limit=1000),
+    Query(all_of=(Filter("_tags", "present"),), limit=1000),
+    Query(all_of=(Filter("last_name", "range", ("K", "N", True, False)),), limit=1000),
+    Query(all_of=(("not", Filter("last_name", "match", "müller")),), limit=1000),
+    Query(all_of=(("or", (Filter("last_name", "match", "k-1"), ("not", Filter("_tags", "present")))),),
+          sort=(("_created_at", True),), limit=5, offset=2),
+    Query(schemas=("contact",), all_of=(Filter("email", "eq", "K-1"), Filter("last_name", "wildcard", "*")),
+          limit=1000),
 ]
 
 

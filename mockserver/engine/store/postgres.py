@@ -14,6 +14,10 @@ relations both ways, records, meta, the equality index ``terms``). What makes it
 - **Reset goes back to the seed in every replica.** ``checkpoint`` copies the state into
   ``pristine_*`` tables once per database (a replica that starts later keeps that copy), and
   ``reset`` restores it for everyone.
+
+Searches (``match``, ``wildcard``, ``fuzzy``, ``range``, ``present``; see ``text.py``) use the same
+token index as SQLite to narrow the rows in SQL, then the same Python matchers decide, so both
+backends give the same answers.
 """
 
 from __future__ import annotations
@@ -26,16 +30,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..jsontext import dumps, loads
+from . import text
 from .base import Entity, Filter, Page, Query, Relation, Store, StoreOpenError, check_snapshot, iter_relations
 from .sqlite import (
     _COLUMNS,
     _SAFE_ATTR,
+    _SEARCH_OPS,
     SNAPSHOT_FORMAT,
     SNAPSHOT_VERSION,
     TERM_MAX_LENGTH,
     _filters,
+    _like_escape,
+    _literal_hint,
+    _qmatch,
     _string_terms,
     _term_eligible,
+    _token_indexed,
+    _tokens_at,
     _value_key,
 )
 
@@ -283,7 +294,8 @@ class PostgresStore(Store):
             return
         with tx.conn.cursor() as cur:
             cur.execute("DELETE FROM terms WHERE id = ANY(%s)", ([e["_id"] for e in entities],))
-            rows = [(a, v, e["_id"]) for e in entities for a in attrs for v in _string_terms(e, a)]
+            rows = [(a, v, e["_id"]) for e in entities for a in attrs
+                    for v in (_tokens_at(e, a[1:]) if a.startswith("~") else _string_terms(e, a))]
             if rows:
                 cur.executemany("INSERT INTO terms(attr, value, id) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", rows)
 
@@ -291,6 +303,16 @@ class PostgresStore(Store):
         """Fill ``terms`` for ``attributes`` from the stored documents: string values, items of
         arrays and values of objects, and the value key of object items (``email[].email``)."""
         for attr in attributes:
+            if attr.startswith("~"):  # analysed tokens of a searched path, computed as SQLite does
+                first = attr[1:].split(".", 1)[0]
+                rows = [(attr, token, entity_id) for entity_id, doc in
+                        conn.execute("SELECT id, doc FROM entities WHERE docb ? %s", (first,)).fetchall()
+                        for token in _tokens_at(_entity(doc), attr[1:])]
+                if rows:
+                    with conn.cursor() as cur:
+                        cur.executemany("INSERT INTO terms(attr, value, id) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
+                                        rows)
+                continue
             key = _value_key(attr)
             conn.execute(
                 "INSERT INTO terms(attr, value, id) "
@@ -308,6 +330,7 @@ class PostgresStore(Store):
 
     def _indexed_equalities(self, clauses: Any) -> frozenset[str]:
         wanted = {f.attribute for f in _filters(clauses) if _term_eligible(f)}
+        wanted |= {"~" + f.attribute for f in _filters(clauses) if _token_indexed(f)}
         missing = wanted - self._term_cache
         if missing:
             with self.transaction():
@@ -350,35 +373,102 @@ class PostgresStore(Store):
                 return Page([], 0)
             where.append("id = ANY(%s)")
             args.append(list(query.ids))
+        leaves: list[tuple[str, list[Any]]] = []
+        exact = True
         for clause in query.all_of:
-            sql, clause_args = self._clause(clause, indexed)
+            sql, clause_args, clause_exact = self._compile(clause, indexed, True, leaves)
             where.append(sql)
             args.extend(clause_args)
+            exact = exact and clause_exact
         sql_where = f" WHERE {' AND '.join(where)}" if where else ""
         order = ", ".join(_order(a, desc) for a, desc in query.sort) or 'created_at COLLATE "C"'
+        order += ', id COLLATE "C"'
+        if not exact:
+            return self._query_in_python(query, sql_where, args, order, leaves)
         with self._conn() as conn:
             total = int(conn.execute(f"SELECT COUNT(*) FROM entities{sql_where}", args).fetchone()[0]) \
                 if query.count else -1
-            rows = conn.execute(f'SELECT doc FROM entities{sql_where} ORDER BY {order}, id COLLATE "C" '
-                                f"LIMIT %s OFFSET %s",
+            rows = conn.execute(f"SELECT doc FROM entities{sql_where} ORDER BY {order} LIMIT %s OFFSET %s",
                                 [*args, _bigint(query.limit), _bigint(query.offset)]).fetchall()
         return Page([_entity(r[0]) for r in rows], total)
 
-    def _clause(self, clause: Any, indexed: frozenset[str]) -> tuple[str, list[Any]]:
+    def _compile(self, clause: Any, indexed: frozenset[str], positive: bool,
+                 leaves: list[tuple[str, list[Any]]]) -> tuple[str, list[Any], bool]:
+        """SQL for ``clause`` and whether it is exact. A search the SQL cannot decide becomes a
+        superset where ``positive`` (a subset under NOT), and Python decides (`_query_in_python`).
+        Every other filter is also collected in ``leaves``, for Python to read its value per row."""
         if isinstance(clause, Filter):
-            return self._filter(clause, indexed)
+            if clause.op in _SEARCH_OPS:
+                return (*self._search_bound(clause, indexed, positive), False)
+            sql, args = self._filter(clause, indexed)
+            leaves.append((sql, args))
+            return sql, args, True
         kind, parts = clause
         if kind == "not":
-            sql, args = self._clause(parts, indexed)
-            return f"NOT ({sql})", args
+            sql, args, exact = self._compile(parts, indexed, not positive, leaves)
+            return f"NOT ({sql})", args, exact
         joined: list[str] = []
         args = []
+        exact = True
         for part in parts:
-            sql, part_args = self._clause(part, indexed)
+            sql, part_args, part_exact = self._compile(part, indexed, positive, leaves)
             joined.append(f"({sql})")
             args.extend(part_args)
+            exact = exact and part_exact
         glue = " OR " if kind == "or" else " AND "
-        return (glue.join(joined) or ("false" if kind == "or" else "true")), args
+        return (glue.join(joined) or ("false" if kind == "or" else "true")), args, exact
+
+    def _search_bound(self, f: Filter, indexed: frozenset[str], positive: bool) -> tuple[str, list[Any]]:
+        """Rows that may match ``f`` (positive), or rows that surely match (negative)."""
+        if not positive:
+            if f.op == "match" and "~" + f.attribute in indexed:
+                keys, exact = text.term_plan(str(f.value))
+                if exact:
+                    return "id IN (SELECT id FROM terms WHERE attr = %s AND value = ANY(%s))", ["~" + f.attribute,
+                                                                                             list(keys)]
+            return "false", []
+        if f.attribute == "*":
+            if f.op not in ("match", "wildcard", "fuzzy"):
+                raise ValueError(f"'{f.op}' needs an attribute")
+            hint = _literal_hint(f)
+            if hint:
+                like = "".join(c if c.isascii() else "_" for c in _like_escape(hint))
+                return "doc ILIKE %s ESCAPE '\\'", [f"%{like}%"]
+            return "true", []
+        if not _SAFE_ATTR.match(f.attribute):
+            raise ValueError(f"unsupported attribute name '{f.attribute}'")
+        key = "~" + f.attribute
+        first = f.attribute.split(".", 1)[0]
+        if key not in indexed:
+            return "docb ? %s", [first]
+        lookup = "id IN (SELECT id FROM terms WHERE attr = %s AND "
+        if f.op == "match":
+            keys, _exact = text.term_plan(str(f.value))
+            return f"{lookup}value = ANY(%s))", [key, list(keys)]
+        if f.op == "wildcard":
+            prefix = text.wildcard_prefix(str(f.value))
+            if prefix:
+                return f"{lookup}value >= %s AND value < %s)", [key, prefix, prefix + "\U0010ffff"]
+            return f"{lookup}true)", [key]
+        term, limit = f.value
+        folded = text.fold(str(term))
+        return f"{lookup}length(value) BETWEEN %s AND %s)", [key, len(folded) - limit, len(folded) + limit]
+
+    def _query_in_python(self, query: Query, sql_where: str, args: list[Any], order: str,
+                         leaves: list[tuple[str, list[Any]]]) -> Page:
+        columns = "".join(f", ({sql})" for sql, _ in leaves)
+        leaf_args = [a for _, leaf in leaves for a in leaf]
+        with self._conn() as conn:
+            rows = conn.execute(f"SELECT doc{columns} FROM entities{sql_where} ORDER BY {order}",
+                                [*leaf_args, *args]).fetchall()
+        found = []
+        for row in rows:
+            entity = _entity(row[0])
+            values = iter(row[1:])
+            if all(_decide(clause, entity, row[0], values) is True for clause in query.all_of):
+                found.append(entity)
+        page = found[_bigint(query.offset):_bigint(query.offset) + _bigint(query.limit)]
+        return Page(page, len(found) if query.count else -1)
 
     def _filter(self, f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
         fold = self._fold
@@ -598,6 +688,31 @@ def _order(attribute: str, descending: bool) -> str:
               f"WHEN 'boolean' THEN (CASE WHEN {v} = 'true'::jsonb THEN 1 ELSE 0 END) END")
     text = f"(CASE jsonb_typeof({v}) WHEN 'string' THEN {v} #>> '{{}}' ELSE ({v})::text END) COLLATE \"C\""
     return f"{rank} {direction}, {number} {direction}, {text} {direction}"
+
+
+def _decide(clause: Any, entity: Entity, doc: str, leaf_values: Iterator[Any]) -> bool | None:
+    """``clause`` for one row, in SQL's three-valued logic (None: unknown). Filters other than
+    searches take their value from ``leaf_values`` (computed by the SQL, in `_compile`'s order);
+    searches run the same matcher as SQLite's ``qmatch``."""
+    if isinstance(clause, Filter):
+        if clause.op not in _SEARCH_OPS:
+            value = next(leaf_values)
+            return None if value is None else bool(value)
+        spec = _json(clause.value)
+        if clause.attribute == "*":
+            return bool(_qmatch(doc, "*", clause.op, spec))
+        first = clause.attribute.split(".", 1)[0]
+        if first not in entity:
+            return False
+        return bool(_qmatch(_json(entity[first]), clause.attribute, clause.op, spec))
+    kind, parts = clause
+    if kind == "not":
+        inner = _decide(parts, entity, doc, leaf_values)
+        return None if inner is None else not inner
+    results = [_decide(part, entity, doc, leaf_values) for part in parts]  # all: keeps leaf order
+    if kind == "or":
+        return True if True in results else (None if None in results else False)
+    return False if False in results else (None if None in results else True)
 
 
 def _first_line(exc: BaseException) -> str:
