@@ -239,3 +239,16 @@ def test_world_browser_without_a_store(stateless):
     assert stateless.get("/__admin/ui").status_code == 200  # the console works without a plugin
     assert "Webhook deliveries" in stateless.get("/__admin/ui").text
     assert "GET /__admin/deliveries" not in stateless.get("/__admin/health").json()["admin_routes"]
+
+
+def test_the_admin_document_is_valid_and_names_every_engine_route(stateless):
+    import re
+
+    from openapi_spec_validator import validate
+
+    doc = stateless.get("/__admin/openapi.json").json()
+    validate(doc)
+    documented = {f"{method.upper()} {re.sub(r'{[^}]+}', '{}', path)}"
+                  for path, item in doc["paths"].items() for method in item}
+    routes = {re.sub(r"{[^}]+}", "{}", r) for r in stateless.get("/__admin/health").json()["admin_routes"]}
+    assert routes - documented == set()
