@@ -78,7 +78,7 @@ def test_console_shows_a_call_live_follows_it_to_the_entity_and_resets(browser, 
     page.locator('#tabs button[data-tab="world"]').click()
     page.get_by_test_id("world-search").fill("Konsole")
     page.get_by_test_id("world-search").press("Enter")
-    page.locator("#entity-pager").get_by_text("0–0 of 0").wait_for(timeout=10_000)
+    page.locator("#entity-pager").get_by_text("0\u20130 of 0").wait_for(timeout=10_000)
     assert not errors, errors
     page.close()
 

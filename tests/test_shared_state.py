@@ -101,7 +101,8 @@ def test_two_servers_share_one_world(two_servers):
     assert len(set(made)) == THREADS * WRITES  # random ids: the replicas draw no duplicates
     for url in (a, b):
         entity = httpx.get(f"{url}/v1/entity/contact/{created['_id']}", headers=ORG).json()["entity"]
-        missing = [f"note_{t}_{i}" for t in range(THREADS) for i in range(WRITES) if entity.get(f"note_{t}_{i}") is None]
+        missing = [f"note_{t}_{i}" for t in range(THREADS) for i in range(WRITES)
+                   if entity.get(f"note_{t}_{i}") is None]
         assert not missing, f"lost updates: {missing}"
         hits = httpx.post(f"{url}/v1/entity:search", json={"q": "_schema:contact AND first_name:Writer*", "size": 100},
                           headers=ORG).json()
@@ -123,3 +124,32 @@ def test_two_servers_share_one_world(two_servers):
     # ...and the snapshot brings the writes back, for both.
     assert httpx.put(f"{a}/__admin/snapshot", json=snapshot).status_code == 200
     assert httpx.get(f"{b}/v1/entity/contact/{created['_id']}", headers=ORG).status_code == 200
+
+
+def test_the_compose_file_puts_two_replicas_of_one_database_behind_one_port():
+    """compose.yaml cannot run here (no image registry): check what it wires together."""
+    import re
+    from pathlib import Path
+    from urllib.parse import urlsplit
+
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
+    replicas = {name: s for name, s in services.items() if "serve" in (s.get("command") or [])}
+    assert len(replicas) == 2
+    database = services["postgres"]["environment"]
+    for service in replicas.values():
+        command = service["command"]
+        url = urlsplit(command[command.index("--state") + 1])
+        assert url.scheme == "postgresql" and url.hostname == "postgres"
+        assert (url.username, url.password, url.path.strip("/")) == (
+            database["POSTGRES_USER"], database["POSTGRES_PASSWORD"], database["POSTGRES_DB"])
+        assert command[command.index("--host") + 1] == "0.0.0.0" and command[command.index("--port") + 1] == "8080"
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+    proxy = services["proxy"]
+    assert proxy["ports"] == ["8080:8080"]
+    mount = next(v for v in proxy["volumes"] if v.endswith(":/etc/nginx/nginx.conf:ro"))
+    conf = (root / mount.split(":")[0]).read_text()
+    assert set(re.findall(r"server (\S+):8080;", conf)) == set(replicas)
+    assert "listen 8080;" in conf and "proxy_buffering off;" in conf  # the console's live feed
