@@ -144,3 +144,11 @@ def test_faults_walkthrough_fails_checkout_twice_then_passes(servers):
     assert {o["id"]: (o["hits"], o["remaining"]) for o in listing} == {
         "pricing-down": (2, 0), "slow-sybille": (1, None), "flaky-schemas": (3, 0)}
     assert httpx.get(f"http://127.0.0.1:{port}/__admin/overrides").json()["count"] == 0  # the walkthrough cleans up
+
+
+@pytest.mark.network
+def test_journal_walkthrough_gives_the_documented_answers(servers):
+    work, port, hook_port, _ = servers
+    out = run(walkthrough("journal"), work, port, hook_port).strip()
+    shown = re.search(r"```json\n(.*?)```", README[README.index("<!-- walkthrough: journal -->"):], re.S).group(1)
+    assert out.splitlines() == shown.strip().splitlines()
