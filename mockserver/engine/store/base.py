@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Entity = dict[str, Any]
+SNAPSHOT_FORMAT = "epilot-mock-snapshot"
+SNAPSHOT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -179,28 +181,11 @@ class Store(abc.ABC):
     def copy_from(self, path: str) -> None:
         """Replace the whole state with the SQLite database file at ``path`` (a world cache written
         by ``save_to``)."""
-        from .sqlite import SQLiteStore
-
-        source = SQLiteStore(path)
-        try:
-            data = source.export()
-        finally:
-            source.close()
-        self.load(data)
+        raise NotImplementedError(f"{type(self).__name__} cannot load a world cache")
 
     def save_to(self, path: str) -> None:
         """Write the whole state to a SQLite database file at ``path``, atomically."""
-        import os
-
-        from .sqlite import SQLiteStore
-
-        tmp = f"{path}.{os.getpid()}.tmp"
-        target = SQLiteStore(tmp)
-        try:
-            target.load(self.export())
-        finally:
-            target.close()
-        os.replace(tmp, path)
+        raise NotImplementedError(f"{type(self).__name__} cannot write a world cache")
 
     def iter_schema(self, schema: str, batch: int = 500) -> Iterator[Entity]:
         offset = 0
@@ -214,8 +199,6 @@ class Store(abc.ABC):
 
 def check_snapshot(data: Any) -> tuple[list[Entity], dict[str, list[dict[str, Any]]]]:
     """The entities and records of an export; ValueError (saying what is wrong) for anything else."""
-    from .sqlite import SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-
     if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
         raise ValueError(f"not an {SNAPSHOT_FORMAT} document (missing 'format')")
     if data.get("version") != SNAPSHOT_VERSION:

@@ -31,13 +31,23 @@ from typing import Any
 
 from ..jsontext import dumps, loads
 from . import text
-from .base import Entity, Filter, Page, Query, Relation, Store, StoreOpenError, check_snapshot, iter_relations
+from .base import (
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_VERSION,
+    Entity,
+    Filter,
+    Page,
+    Query,
+    Relation,
+    Store,
+    StoreOpenError,
+    check_snapshot,
+    iter_relations,
+)
 from .sqlite import (
     _COLUMNS,
     _SAFE_ATTR,
     _SEARCH_OPS,
-    SNAPSHOT_FORMAT,
-    SNAPSHOT_VERSION,
     TERM_MAX_LENGTH,
     _filters,
     _like_escape,
@@ -624,6 +634,19 @@ class PostgresStore(Store):
         finally:
             source.close()
         self.load(data)
+
+    def save_to(self, path: str) -> None:
+        import os
+
+        from .sqlite import SQLiteStore
+
+        tmp = f"{path}.{os.getpid()}.tmp"
+        target = SQLiteStore(tmp)
+        try:
+            target.load(self.export())
+        finally:
+            target.close()
+        os.replace(tmp, path)
 
     # -- the shared journal -------------------------------------------------------------------
 

@@ -18,10 +18,19 @@ from typing import Any
 
 from ..jsontext import dumps, loads
 from . import text
-from .base import Entity, Filter, Page, Query, Relation, Store, check_snapshot, iter_relations
+from .base import (
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_VERSION,
+    Entity,
+    Filter,
+    Page,
+    Query,
+    Relation,
+    Store,
+    check_snapshot,
+    iter_relations,
+)
 
-SNAPSHOT_FORMAT = "epilot-mock-snapshot"
-SNAPSHOT_VERSION = 1
 _COLUMNS = {"_id": "id", "_schema": "schema", "_title": "title", "_created_at": "created_at",
             "_updated_at": "updated_at"}
 _SAFE_ATTR = re.compile(r"^[A-Za-z0-9_$@.\-]+$")
@@ -453,7 +462,11 @@ class SQLiteStore(Store):
     def copy_from(self, path: str) -> None:
         """Replace the whole database with the one in ``path`` (SQLite's backup API: fast, consistent)."""
         if self._depth:  # inside a transaction (seeding a shared file): row by row, in that transaction
-            super().copy_from(path)
+            cache = SQLiteStore(path)
+            try:
+                self.load(cache.export())
+            finally:
+                cache.close()
             return
         with self._lock:
             source = sqlite3.connect(path)

@@ -21,8 +21,7 @@ from mockserver.engine.clock import Clock
 from mockserver.engine.config import StartupError
 from mockserver.engine.loader import cache_dir
 from mockserver.engine.plugin import Builder
-from mockserver.engine.store.base import Store, StoreOpenError
-from mockserver.engine.store.sqlite import SNAPSHOT_VERSION
+from mockserver.engine.store.base import SNAPSHOT_VERSION, Store, StoreOpenError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
