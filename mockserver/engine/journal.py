@@ -32,6 +32,7 @@ from .jsontext import dumps, loads
 log = logging.getLogger("epilot_mock.journal")
 MASK = "***"
 DEFAULT_BODY_LIMIT = 16 * 1024
+BATCH_SECONDS = 0.02  # how long the shared journal's writer gathers entries into one batch
 # Header names that always hold secrets; any header or JSON field whose name contains one of the
 # words below is masked too, and so are the names a user configures (``--journal-mask``).
 SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -181,11 +182,14 @@ class Journal:
         while True:
             item = self._outbox.get()
             batch = [item]
-            while len(batch) < 500:
+            # Under load, gather what arrives in the next moment: one round trip for many entries.
+            deadline = time.monotonic() + BATCH_SECONDS
+            while len(batch) < 500 and item is not None:
                 try:
-                    batch.append(self._outbox.get_nowait())
+                    item = self._outbox.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
+                batch.append(item)
             entries = [e for e in batch if e is not None]
             try:
                 if entries:
@@ -221,7 +225,7 @@ class Journal:
         if self.shared is not None:
             self.flush()
             out = []
-            for entry_id, text in self.shared.journal_read(since_id):
+            for entry_id, text in self.shared.journal_read(since_id, self.size):
                 data = loads(text)
                 data["id"] = entry_id
                 out.append(data)

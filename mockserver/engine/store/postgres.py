@@ -150,6 +150,7 @@ class PostgresStore(Store):
         # lower() must fold "Ö" whatever the database's locale: ICU's root collation does.
         self._fold = ' COLLATE "und-x-icu"' if icu else ""
         self._term_cache: set[str] = set()  # only grows: an attribute once indexed stays indexed
+        self._journal_trimmed = 0
 
     def describe(self) -> str:
         return self.location
@@ -653,10 +654,14 @@ class PostgresStore(Store):
     def journal_append(self, entries: list[str], keep: int) -> None:
         """Append serialised journal entries, keeping the newest ``keep`` (no version change:
         the journal is not world state)."""
-        with self.pool.connection() as conn, conn.transaction():
-            with conn.cursor() as cur:
-                cur.executemany("INSERT INTO journal(entry) VALUES (%s)", [(e,) for e in entries])
-            conn.execute("DELETE FROM journal WHERE id <= (SELECT MAX(id) FROM journal) - %s", (keep,))
+        with self.pool.connection() as conn:
+            newest = conn.execute("INSERT INTO journal(entry) SELECT unnest(%s::text[]) RETURNING id",
+                                  (entries,)).fetchall()
+            last = max(int(r[0]) for r in newest)
+            # Trim now and then (readers take the newest ``keep``): at most ``keep`` plus a tenth.
+            if last - self._journal_trimmed >= max(10, keep // 10):
+                conn.execute("DELETE FROM journal WHERE id <= %s", (last - keep,))
+                self._journal_trimmed = last
 
     def journal_read(self, since_id: int = 0, limit: int | None = None) -> list[tuple[int, str]]:
         """Entries after ``since_id``, oldest first (the newest ``limit`` of them)."""
