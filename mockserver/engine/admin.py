@@ -39,7 +39,10 @@ __all__ = ["PREFIX", "AdminInputError", "AdminMiddleware", "admin_spec", "api_su
 
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, *, services: Services) -> None:
+        from .docs import DocsMiddleware
+
         self.app = app
+        self.docs = DocsMiddleware(app, services=services)
         self.services = services
         self.started = time.monotonic()
         self.routes: dict[tuple[str, str], AdminHandler] = {
@@ -75,8 +78,11 @@ class AdminMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == PREFIX or path.startswith(PREFIX + "/")):
+        if scope["type"] != "http" or not path.startswith("/__"):  # one check on the API's hot path
             await self.app(scope, receive, send)
+            return
+        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.docs(scope, receive, send)  # /__docs, or on to the APIs
             return
         sub = path[len(PREFIX):] or "/"
         handler = self.routes.get((scope["method"], sub))

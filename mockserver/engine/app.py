@@ -2,7 +2,7 @@
 
 The middleware stack, outermost first:
 
-    journal -> CORS -> error guard -> admin (/__admin) -> docs (/__docs) -> routing (Connexion)
+    journal -> CORS -> error guard -> admin (/__admin, and /__docs) -> routing (Connexion)
         -> operation endpoint, or the 404/405 fallback
 
 Plugins (found by entry point, see `plugin.py`) are installed before the APIs are mounted, so their
@@ -201,7 +201,6 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
         *( [CORSMiddleware] if config.cors else [] ),
         ErrorGuard,
         partial(_admin_middleware, services=services),
-        partial(_docs_middleware, services=services),
         routing_factory,
     ])
     app.services = services
@@ -260,12 +259,6 @@ def _install(plugins: list[Plugin], services: Services, mounted: dict[str, Mount
 
 def _journal_closer(journal: Journal) -> Callable[[], None]:
     return journal.close
-
-
-def _docs_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:
-    from .docs import DocsMiddleware
-
-    return DocsMiddleware(app, services=services)
 
 
 def _admin_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,13 +88,15 @@ class JournalEntry:
     started_at: str
     duration_ms: float
     override: str | None = None  # the id of the runtime override that answered, if one did
-    request_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # Headers as one bytes value ("name: value" lines): a kept entry holds no containers, so a full
+    # ring costs the garbage collector nothing on the hot path.
+    request_headers: bytes = b""
     request_body: bytes = b""
     request_size: int = 0
-    response_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    response_headers: bytes = b""
     response_body: bytes = b""
     response_size: int = 0
-    extras: dict[str, Any] = field(default_factory=dict)  # what other middleware adds (scope["mock.extras"])
+    extras: dict[str, Any] | None = None  # what other middleware adds (scope["mock.extras"])
 
     def as_dict(self, masker: Masker | None = None, body_limit: int = DEFAULT_BODY_LIMIT) -> dict[str, Any]:
         masker = masker or Masker()
@@ -104,14 +106,18 @@ class JournalEntry:
             "duration_ms": self.duration_ms, "override": self.override,
             "request": _message(self.request_headers, self.request_body, self.request_size, masker, body_limit),
             "response": _message(self.response_headers, self.response_body, self.response_size, masker, body_limit),
-            "extras": dict(self.extras),
+            "extras": dict(self.extras or {}),
         }
 
 
-def _message(headers: list[tuple[bytes, bytes]], body: bytes, size: int, masker: Masker,
-             limit: int) -> dict[str, Any]:
+def pack_headers(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
+    return b"\n".join(name + b"\0" + value for name, value in headers)
+
+
+def _message(headers: bytes, body: bytes, size: int, masker: Masker, limit: int) -> dict[str, Any]:
     named: dict[str, str] = {}
-    for raw_name, raw_value in headers:
+    for line in headers.split(b"\n") if headers else ():
+        raw_name, _, raw_value = line.partition(b"\0")
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         value = masker.header(name, value)
         named[name] = f"{named[name]}, {value}" if name in named else value
@@ -266,7 +272,7 @@ class JournalMiddleware:
         limit = self.journal.body_limit
         request_chunks: list[bytes] = []
         response_chunks: list[bytes] = []
-        response_headers: list[tuple[bytes, bytes]] = []
+        response_headers = b""
         sizes = [0, 0]  # request, response
 
         async def read() -> Message:
@@ -283,12 +289,13 @@ class JournalMiddleware:
             nonlocal status, response_headers
             if message["type"] == "http.response.start":
                 status = message["status"]
-                response_headers = list(message.get("headers") or ())
+                response_headers = pack_headers(message.get("headers") or ())
             elif message["type"] == "http.response.body":
                 chunk = message.get("body", b"")
                 if chunk:
-                    if sizes[1] < limit:
-                        response_chunks.append(chunk[:limit - sizes[1]])
+                    room = limit - sizes[1]
+                    if room > 0:
+                        response_chunks.append(chunk if len(chunk) <= room else chunk[:room])
                     sizes[1] += len(chunk)
             await send(message)
 
@@ -303,8 +310,8 @@ class JournalMiddleware:
                 started_at=wall.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 duration_ms=round((time.perf_counter() - started) * 1000, 3),
                 override=scope.get("mock.override"),
-                request_headers=scope.get("headers") or [], request_body=b"".join(request_chunks),
+                request_headers=pack_headers(scope.get("headers") or ()), request_body=b"".join(request_chunks),
                 request_size=sizes[0], response_headers=response_headers,
                 response_body=b"".join(response_chunks), response_size=sizes[1],
-                extras=scope.get("mock.extras") or {},
+                extras=scope.get("mock.extras"),
             )
