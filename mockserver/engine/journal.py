@@ -97,6 +97,7 @@ class JournalEntry:
     response_body: bytes = b""
     response_size: int = 0
     extras: dict[str, Any] | None = None  # what other middleware adds (scope["mock.extras"])
+    cut: tuple[bool, bool] | None = None  # (request, response) bodies cut short, when read back from a store
 
     def as_dict(self, masker: Masker | None = None, body_limit: int = DEFAULT_BODY_LIMIT) -> dict[str, Any]:
         masker = masker or Masker()
@@ -104,24 +105,74 @@ class JournalEntry:
             "id": self.id, "method": self.method, "path": self.path, "query": self.query, "status": self.status,
             "operation_id": self.operation_id, "api": self.api, "started_at": self.started_at,
             "duration_ms": self.duration_ms, "override": self.override,
-            "request": _message(self.request_headers, self.request_body, self.request_size, masker, body_limit),
-            "response": _message(self.response_headers, self.response_body, self.response_size, masker, body_limit),
+            "request": _message(self.request_headers, self.request_body, self.request_size, masker, body_limit,
+                                self.cut[0] if self.cut else None),
+            "response": _message(self.response_headers, self.response_body, self.response_size, masker, body_limit,
+                                 self.cut[1] if self.cut else None),
             "extras": dict(self.extras or {}),
         }
+
+    # -- the shared form: written by a background thread, so it stays cheap (no JSON parsing) ----
+
+    def to_shared(self, masker: Masker) -> dict[str, Any]:
+        """The entry as the store keeps it: secret headers masked, and secret fields of text
+        bodies (a ``"password": "..."`` pair); reading it back masks the rest."""
+        return {"local_id": self.id, "method": self.method, "path": self.path, "query": self.query,
+                "status": self.status, "operation_id": self.operation_id, "api": self.api,
+                "started_at": self.started_at, "duration_ms": self.duration_ms, "override": self.override,
+                "extras": self.extras,
+                "request": _shared_message(self.request_headers, self.request_body, self.request_size, masker),
+                "response": _shared_message(self.response_headers, self.response_body, self.response_size, masker)}
+
+    @classmethod
+    def from_shared(cls, entry_id: int, data: dict[str, Any]) -> JournalEntry:
+        request, response = data["request"], data["response"]
+        return cls(id=entry_id, method=data["method"], path=data["path"], query=data["query"],
+                   status=data["status"], operation_id=data["operation_id"], api=data["api"],
+                   started_at=data["started_at"], duration_ms=data["duration_ms"], override=data.get("override"),
+                   extras=data.get("extras"), request_headers=request["headers"].encode("latin-1"),
+                   request_body=_shared_body(request), request_size=request["size"],
+                   response_headers=response["headers"].encode("latin-1"), response_body=_shared_body(response),
+                   response_size=response["size"], cut=(bool(request.get("cut")), bool(response.get("cut"))))
+
+
+def _shared_message(headers: bytes, body: bytes, size: int, masker: Masker) -> dict[str, Any]:
+    lines = []
+    for line in headers.split(b"\n") if headers else ():
+        raw_name, _, raw_value = line.partition(b"\0")
+        name = raw_name.decode("latin-1")
+        lines.append(f"{name}\0{masker.header(name, raw_value.decode('latin-1'))}")
+    out: dict[str, Any] = {"headers": "\n".join(lines), "size": size, "cut": size > len(body)}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        out["base64"] = base64.b64encode(body).decode()
+        return out
+    if '"' in text:
+        text = _JSON_PAIR.sub(lambda m: f'{m.group(1)}"{MASK}"' if masker.secret(m.group(2)) else m.group(0), text)
+    out["text"] = text
+    return out
+
+
+def _shared_body(message: dict[str, Any]) -> bytes:
+    if "base64" in message:
+        return base64.b64decode(message["base64"])
+    return str(message.get("text", "")).encode("utf-8")
 
 
 def pack_headers(headers: Iterable[tuple[bytes, bytes]]) -> bytes:
     return b"\n".join(name + b"\0" + value for name, value in headers)
 
 
-def _message(headers: bytes, body: bytes, size: int, masker: Masker, limit: int) -> dict[str, Any]:
+def _message(headers: bytes, body: bytes, size: int, masker: Masker, limit: int,
+             cut: bool | None = None) -> dict[str, Any]:
     named: dict[str, str] = {}
     for line in headers.split(b"\n") if headers else ():
         raw_name, _, raw_value = line.partition(b"\0")
         name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
         value = masker.header(name, value)
         named[name] = f"{named[name]}, {value}" if name in named else value
-    out: dict[str, Any] = {"headers": named, "body_size": size, "truncated": size > len(body)}
+    out: dict[str, Any] = {"headers": named, "body_size": size, "truncated": size > len(body) if cut is None else cut}
     if not body:
         out["body"] = None
         return out
@@ -209,9 +260,7 @@ class Journal:
                 return
 
     def _shared_dict(self, entry: JournalEntry) -> dict[str, Any]:
-        data = entry.as_dict(self.masker, self.body_limit)
-        data["local_id"] = data.pop("id")
-        return data
+        return entry.to_shared(self.masker)
 
     def flush(self) -> None:
         """Wait until every recorded entry is in the shared store (reads call this first)."""
@@ -230,12 +279,8 @@ class Journal:
         """Every kept entry after ``since_id`` as a dict, oldest first."""
         if self.shared is not None:
             self.flush()
-            out = []
-            for entry_id, text in self.shared.journal_read(since_id, self.size):
-                data = loads(text)
-                data["id"] = entry_id
-                out.append(data)
-            return out
+            return [JournalEntry.from_shared(entry_id, loads(text)).as_dict(self.masker, self.body_limit)
+                    for entry_id, text in self.shared.journal_read(since_id, self.size)]
         return [e.as_dict(self.masker, self.body_limit) for e in self.entries if e.id > since_id]
 
     def latest_id(self) -> int:
