@@ -132,6 +132,10 @@ class PostgresStore(Store):
         self.location = redact(url)
         self._psycopg = psycopg
         self._tx: contextvars.ContextVar[_Tx | None] = contextvars.ContextVar(f"pg-tx-{id(self)}", default=None)
+        try:  # one plain connection first: a wrong URL fails at once, not after the pool's retries
+            psycopg.connect(url, connect_timeout=15).close()
+        except Exception as exc:
+            raise StoreOpenError(f"cannot connect to PostgreSQL at {self.location}: {_first_line(exc)}") from None
         self.pool = ConnectionPool(url, min_size=min_size, max_size=max_size, kwargs={"autocommit": True},
                                    open=False, name="epilot-mock")
         try:
