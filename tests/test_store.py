@@ -65,7 +65,9 @@ def scan_ids(store: Store, f: Filter) -> set[str]:
     if isinstance(store, SQLiteStore):
         sql, args = _clause(f)
         return {r[0] for r in store.conn.execute(f"SELECT id FROM entities WHERE {sql}", args)}
-    sql, args = store._filter(f, frozenset())
+    from mockserver.engine.store.pg_sql import filter_sql
+
+    sql, args = filter_sql(f, frozenset(), store._fold)
     return {r[0] for r in store._rows(f"SELECT id FROM entities WHERE {sql}", args)}
 
 

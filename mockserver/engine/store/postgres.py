@@ -29,8 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..jsontext import dumps, loads
-from . import text
+from ..jsontext import loads
 from .base import (
     SNAPSHOT_FORMAT,
     SNAPSHOT_VERSION,
@@ -44,15 +43,19 @@ from .base import (
     check_snapshot,
     iter_relations,
 )
+from .pg_sql import (
+    bigint,
+    compile_clause,
+    decide,
+    filter_sql,
+    order_sql,
+    parse_entity,
+    parse_record,
+    to_json,
+)
 from .sqlite import (
-    _COLUMNS,
-    _SAFE_ATTR,
-    _SEARCH_OPS,
     TERM_MAX_LENGTH,
     _filters,
-    _like_escape,
-    _literal_hint,
-    _qmatch,
     _string_terms,
     _term_eligible,
     _token_indexed,
@@ -100,7 +103,6 @@ CREATE TABLE IF NOT EXISTS journal (id bigserial PRIMARY KEY, entry text NOT NUL
 _ENTITY_COLUMNS = "id, schema, title, created_at, updated_at, seq, doc"
 _COPIED = (("entities", _ENTITY_COLUMNS), ("relations", "src, attribute, dst, tags, seq"),
            ("records", "kind, id, parent, seq, doc"), ("meta", "key, value"))
-_PG_BIGINT_MAX = 2**63 - 1
 
 
 def is_postgres_url(location: str | None) -> bool:
@@ -222,12 +224,12 @@ class PostgresStore(Store):
 
     def get(self, entity_id: str) -> Entity | None:
         doc = self._scalar("SELECT doc FROM entities WHERE id = %s", (entity_id,))
-        return None if doc is None else _entity(doc)
+        return None if doc is None else parse_entity(doc)
 
     def get_many(self, ids: list[str]) -> dict[str, Entity]:
         if not ids:
             return {}
-        return {i: _entity(d) for i, d in self._rows("SELECT id, doc FROM entities WHERE id = ANY(%s)", (ids,))}
+        return {i: parse_entity(d) for i, d in self._rows("SELECT id, doc FROM entities WHERE id = ANY(%s)", (ids,))}
 
     def put(self, entity: Entity) -> Entity:
         self.put_many([entity])
@@ -241,8 +243,8 @@ class PostgresStore(Store):
                 raise ValueError("an entity needs a string _id and _schema")
             ids.append(entity_id)
             rows.append((entity_id, schema, entity.get("_title"), entity.get("_created_at"),
-                         entity.get("_updated_at"), _json(entity)))
-            relations += [(r.source, r.attribute, r.target, _json(list(r.tags))) for r in iter_relations(entity)]
+                         entity.get("_updated_at"), to_json(entity)))
+            relations += [(r.source, r.attribute, r.target, to_json(list(r.tags))) for r in iter_relations(entity)]
         if not rows:
             return
         with self.transaction():
@@ -322,7 +324,7 @@ class PostgresStore(Store):
                 first = attr[1:].split(".", 1)[0]
                 rows = [(attr, token, entity_id) for entity_id, doc in
                         conn.execute("SELECT id, doc FROM entities WHERE docb ? %s", (first,)).fetchall()
-                        for token in _tokens_at(_entity(doc), attr[1:])]
+                        for token in _tokens_at(parse_entity(doc), attr[1:])]
                 if rows:
                     with conn.cursor() as cur:
                         cur.executemany("INSERT INTO terms(attr, value, id) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
@@ -369,12 +371,12 @@ class PostgresStore(Store):
         indexed = self._indexed_equalities(filters)
         where, args = ["schema = %s"], [schema]
         for f in filters:
-            sql, clause_args = self._filter(f, indexed)
+            sql, clause_args = filter_sql(f, indexed, self._fold)
             where.append(sql)
             args.extend(clause_args)
         rows = self._rows(f"SELECT doc FROM entities WHERE {' AND '.join(where)} ORDER BY created_at COLLATE \"C\"",
                           args)
-        return [_entity(r[0]) for r in rows]
+        return [parse_entity(r[0]) for r in rows]
 
     def query(self, query: Query) -> Page:
         where: list[str] = []
@@ -391,12 +393,12 @@ class PostgresStore(Store):
         leaves: list[tuple[str, list[Any]]] = []
         exact = True
         for clause in query.all_of:
-            sql, clause_args, clause_exact = self._compile(clause, indexed, True, leaves)
+            sql, clause_args, clause_exact = compile_clause(clause, indexed, True, leaves, self._fold)
             where.append(sql)
             args.extend(clause_args)
             exact = exact and clause_exact
         sql_where = f" WHERE {' AND '.join(where)}" if where else ""
-        order = ", ".join(_order(a, desc) for a, desc in query.sort) or 'created_at COLLATE "C"'
+        order = ", ".join(order_sql(a, desc) for a, desc in query.sort) or 'created_at COLLATE "C"'
         order += ', id COLLATE "C"'
         if not exact:
             return self._query_in_python(query, sql_where, args, order, leaves)
@@ -404,70 +406,8 @@ class PostgresStore(Store):
             total = int(conn.execute(f"SELECT COUNT(*) FROM entities{sql_where}", args).fetchone()[0]) \
                 if query.count else -1
             rows = conn.execute(f"SELECT doc FROM entities{sql_where} ORDER BY {order} LIMIT %s OFFSET %s",
-                                [*args, _bigint(query.limit), _bigint(query.offset)]).fetchall()
-        return Page([_entity(r[0]) for r in rows], total)
-
-    def _compile(self, clause: Any, indexed: frozenset[str], positive: bool,
-                 leaves: list[tuple[str, list[Any]]]) -> tuple[str, list[Any], bool]:
-        """SQL for ``clause`` and whether it is exact. A search the SQL cannot decide becomes a
-        superset where ``positive`` (a subset under NOT), and Python decides (`_query_in_python`).
-        Every other filter is also collected in ``leaves``, for Python to read its value per row."""
-        if isinstance(clause, Filter):
-            if clause.op in _SEARCH_OPS:
-                return (*self._search_bound(clause, indexed, positive), False)
-            sql, args = self._filter(clause, indexed)
-            leaves.append((sql, args))
-            return sql, args, True
-        kind, parts = clause
-        if kind == "not":
-            sql, args, exact = self._compile(parts, indexed, not positive, leaves)
-            return f"NOT ({sql})", args, exact
-        joined: list[str] = []
-        args = []
-        exact = True
-        for part in parts:
-            sql, part_args, part_exact = self._compile(part, indexed, positive, leaves)
-            joined.append(f"({sql})")
-            args.extend(part_args)
-            exact = exact and part_exact
-        glue = " OR " if kind == "or" else " AND "
-        return (glue.join(joined) or ("false" if kind == "or" else "true")), args, exact
-
-    def _search_bound(self, f: Filter, indexed: frozenset[str], positive: bool) -> tuple[str, list[Any]]:
-        """Rows that may match ``f`` (positive), or rows that surely match (negative)."""
-        if not positive:
-            if f.op == "match" and "~" + f.attribute in indexed:
-                keys, exact = text.term_plan(str(f.value))
-                if exact:
-                    return "id IN (SELECT id FROM terms WHERE attr = %s AND value = ANY(%s))", ["~" + f.attribute,
-                                                                                             list(keys)]
-            return "false", []
-        if f.attribute == "*":
-            if f.op not in ("match", "wildcard", "fuzzy"):
-                raise ValueError(f"'{f.op}' needs an attribute")
-            hint = _literal_hint(f)
-            if hint:
-                like = "".join(c if c.isascii() else "_" for c in _like_escape(hint))
-                return "doc ILIKE %s ESCAPE '\\'", [f"%{like}%"]
-            return "true", []
-        if not _SAFE_ATTR.match(f.attribute):
-            raise ValueError(f"unsupported attribute name '{f.attribute}'")
-        key = "~" + f.attribute
-        first = f.attribute.split(".", 1)[0]
-        if key not in indexed:
-            return "docb ? %s", [first]
-        lookup = "id IN (SELECT id FROM terms WHERE attr = %s AND "
-        if f.op == "match":
-            keys, _exact = text.term_plan(str(f.value))
-            return f"{lookup}value = ANY(%s))", [key, list(keys)]
-        if f.op == "wildcard":
-            prefix = text.wildcard_prefix(str(f.value))
-            if prefix:
-                return f"{lookup}value >= %s AND value < %s)", [key, prefix, prefix + "\U0010ffff"]
-            return f"{lookup}true)", [key]
-        term, limit = f.value
-        folded = text.fold(str(term))
-        return f"{lookup}length(value) BETWEEN %s AND %s)", [key, len(folded) - limit, len(folded) + limit]
+                                [*args, bigint(query.limit), bigint(query.offset)]).fetchall()
+        return Page([parse_entity(r[0]) for r in rows], total)
 
     def _query_in_python(self, query: Query, sql_where: str, args: list[Any], order: str,
                          leaves: list[tuple[str, list[Any]]]) -> Page:
@@ -478,68 +418,18 @@ class PostgresStore(Store):
                                 [*leaf_args, *args]).fetchall()
         found = []
         for row in rows:
-            entity = _entity(row[0])
+            entity = parse_entity(row[0])
             values = iter(row[1:])
-            if all(_decide(clause, entity, row[0], values) is True for clause in query.all_of):
+            if all(decide(clause, entity, row[0], values) is True for clause in query.all_of):
                 found.append(entity)
-        page = found[_bigint(query.offset):_bigint(query.offset) + _bigint(query.limit)]
+        page = found[bigint(query.offset):bigint(query.offset) + bigint(query.limit)]
         return Page(page, len(found) if query.count else -1)
-
-    def _filter(self, f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
-        fold = self._fold
-        if f.attribute == "*":  # free text: title or any value in the document
-            term = f"%{str(f.value).lower()}%"
-            return (f"(lower(title{fold}) LIKE %s ESCAPE '' OR lower(doc{fold}) LIKE %s ESCAPE '')", [term, term])
-        column = _COLUMNS.get(f.attribute)
-        if column is None and not _SAFE_ATTR.match(f.attribute):
-            raise ValueError(f"unsupported attribute name '{f.attribute}'")
-        if f.attribute in indexed and _term_eligible(f):
-            return "id IN (SELECT id FROM terms WHERE attr = %s AND value = %s)", [f.attribute, f.value]
-        # `v`: the attribute as jsonb, SQL NULL when absent or JSON null (as SQLite's json_extract).
-        v = column or f"nullif(docb -> '{f.attribute}', 'null'::jsonb)"
-        text = column or f"({v} #>> '{{}}')"
-        if f.op == "exists":
-            return f"{v} IS NOT NULL", []
-        if f.op == "prefix":
-            return f"lower({text}{fold}) LIKE %s ESCAPE ''", [str(f.value).lower() + "%"]
-        if f.op == "contains":
-            return f"lower({text}{fold}) LIKE %s ESCAPE ''", [f"%{str(f.value).lower()}%"]
-        if column is not None:
-            ops = {"eq": "=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-            if f.op in ops:
-                return f'{column} COLLATE "C" {ops[f.op]} %s', [_text(f.value)]
-            if f.op == "ne":
-                return f"({column} IS NULL OR {column} <> %s)", [_text(f.value)]
-            if f.op == "in":
-                return f"{column} = ANY(%s)", [[_text(x) for x in f.value]]
-            raise ValueError(f"unknown filter operator '{f.op}'")
-        if f.op == "eq":
-            if isinstance(f.value, str):  # a scalar, an item of an array, a value of an object, or the
-                key = _value_key(f.attribute)  # value key of an object item (long values: no index)
-                return (f"({v} = to_jsonb(%s::text) OR EXISTS (SELECT 1 FROM jsonb_array_elements("
-                        f"CASE jsonb_typeof({v}) WHEN 'array' THEN {v} ELSE '[]' END) AS i "
-                        f"WHERE i = to_jsonb(%s::text) OR i -> %s = to_jsonb(%s::text)) "
-                        f"OR EXISTS (SELECT 1 FROM jsonb_each(CASE jsonb_typeof({v}) WHEN 'object' THEN {v} "
-                        f"ELSE '{{}}' END) AS j "
-                        f"WHERE j.value = to_jsonb(%s::text) OR j.value -> %s = to_jsonb(%s::text)))",
-                        [f.value, f.value, key, f.value, f.value, key, f.value])
-            return f"{v} = %s::jsonb", [_json(f.value)]
-        if f.op == "ne":
-            return f"({v} IS NULL OR {v} <> %s::jsonb)", [_json(f.value)]
-        if f.op == "in":
-            return f"{v} = ANY(%s::jsonb[])", [[_json(x) for x in f.value]]
-        ops = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
-        if f.op in ops:
-            if isinstance(f.value, (int, float)) and not isinstance(f.value, bool):
-                return (f"(jsonb_typeof({v}) = 'number' AND ({v})::numeric {ops[f.op]} %s)", [f.value])
-            return (f"(jsonb_typeof({v}) = 'string' AND {text} COLLATE \"C\" {ops[f.op]} %s)", [_text(f.value)])
-        raise ValueError(f"unknown filter operator '{f.op}'")
 
     # -- records ------------------------------------------------------------------------------
 
     def record_get(self, kind: str, record_id: str) -> dict[str, Any] | None:
         doc = self._scalar("SELECT doc FROM records WHERE kind = %s AND id = %s", (kind, record_id))
-        return None if doc is None else _record(doc)
+        return None if doc is None else parse_record(doc)
 
     def record_put(self, kind: str, record_id: str, doc: dict[str, Any], *, parent: str | None = None) -> None:
         self.record_put_many(kind, [(record_id, parent, doc)])
@@ -553,7 +443,7 @@ class PostgresStore(Store):
                 cur.executemany(
                     "INSERT INTO records(kind, id, parent, doc) VALUES (%s,%s,%s,%s) "
                     "ON CONFLICT (kind, id) DO UPDATE SET parent = EXCLUDED.parent, doc = EXCLUDED.doc",
-                    [(kind, record_id, parent, _json(doc)) for record_id, parent, doc in items])
+                    [(kind, record_id, parent, to_json(doc)) for record_id, parent, doc in items])
 
     def record_delete(self, kind: str, record_id: str) -> bool:
         with self.transaction():
@@ -570,8 +460,8 @@ class PostgresStore(Store):
         sql += f" ORDER BY seq {'DESC' if newest_first else 'ASC'}"
         if limit is not None:
             sql += " LIMIT %s"
-            args.append(_bigint(limit))
-        return [_record(r[0]) for r in self._rows(sql, args)]
+            args.append(bigint(limit))
+        return [parse_record(r[0]) for r in self._rows(sql, args)]
 
     def record_count(self, kind: str) -> int:
         return int(self._scalar("SELECT COUNT(*) FROM records WHERE kind = %s", (kind,)))
@@ -673,7 +563,7 @@ class PostgresStore(Store):
             rows = self._rows("SELECT id, entry FROM journal WHERE id > %s ORDER BY id", (since_id,))
         else:
             rows = self._rows("SELECT id, entry FROM (SELECT id, entry FROM journal WHERE id > %s "
-                              "ORDER BY id DESC LIMIT %s) AS newest ORDER BY id", (since_id, _bigint(limit)))
+                              "ORDER BY id DESC LIMIT %s) AS newest ORDER BY id", (since_id, bigint(limit)))
         return [(int(i), str(e)) for i, e in rows]
 
     def journal_clear(self) -> None:
@@ -682,69 +572,6 @@ class PostgresStore(Store):
 
     def close(self) -> None:
         self.pool.close()
-
-
-def _json(value: Any) -> str:
-    return dumps(value).decode()
-
-
-def _entity(doc: str) -> Entity:
-    value: Entity = loads(doc)
-    return value
-
-
-def _record(doc: str) -> dict[str, Any]:
-    value: dict[str, Any] = loads(doc)
-    return value
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else _json(value)
-
-
-def _bigint(value: int) -> int:
-    return min(max(0, value), _PG_BIGINT_MAX)
-
-
-def _order(attribute: str, descending: bool) -> str:
-    """Order as SQLite orders json_extract values: missing/null, then numbers, then text."""
-    direction = "DESC" if descending else "ASC"
-    column = _COLUMNS.get(attribute)
-    if column is not None:
-        return f'{column} COLLATE "C" {direction} NULLS {"LAST" if descending else "FIRST"}'
-    if not _SAFE_ATTR.match(attribute):
-        raise ValueError(f"unsupported attribute name '{attribute}'")
-    v = f"nullif(docb -> '{attribute}', 'null'::jsonb)"
-    rank = (f"CASE WHEN {v} IS NULL THEN 0 WHEN jsonb_typeof({v}) IN ('number', 'boolean') THEN 1 ELSE 2 END")
-    number = (f"CASE jsonb_typeof({v}) WHEN 'number' THEN ({v})::numeric "
-              f"WHEN 'boolean' THEN (CASE WHEN {v} = 'true'::jsonb THEN 1 ELSE 0 END) END")
-    text = f"(CASE jsonb_typeof({v}) WHEN 'string' THEN {v} #>> '{{}}' ELSE ({v})::text END) COLLATE \"C\""
-    return f"{rank} {direction}, {number} {direction}, {text} {direction}"
-
-
-def _decide(clause: Any, entity: Entity, doc: str, leaf_values: Iterator[Any]) -> bool | None:
-    """``clause`` for one row, in SQL's three-valued logic (None: unknown). Filters other than
-    searches take their value from ``leaf_values`` (computed by the SQL, in `_compile`'s order);
-    searches run the same matcher as SQLite's ``qmatch``."""
-    if isinstance(clause, Filter):
-        if clause.op not in _SEARCH_OPS:
-            value = next(leaf_values)
-            return None if value is None else bool(value)
-        spec = _json(clause.value)
-        if clause.attribute == "*":
-            return bool(_qmatch(doc, "*", clause.op, spec))
-        first = clause.attribute.split(".", 1)[0]
-        if first not in entity:
-            return False
-        return bool(_qmatch(_json(entity[first]), clause.attribute, clause.op, spec))
-    kind, parts = clause
-    if kind == "not":
-        inner = _decide(parts, entity, doc, leaf_values)
-        return None if inner is None else not inner
-    results = [_decide(part, entity, doc, leaf_values) for part in parts]  # all: keeps leaf order
-    if kind == "or":
-        return True if True in results else (None if None in results else False)
-    return False if False in results else (None if None in results else True)
 
 
 def _first_line(exc: BaseException) -> str:
