@@ -26,13 +26,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-GROUPS = ("baseline", "get", "post", "world-get", "world-post", "world-compute", "world-mapping", "large", "startup")
+GROUPS = ("baseline", "get", "post", "world-get", "world-post", "world-compute", "world-mapping", "large", "postgres",
+          "startup")
+POSTGRES_ENV = ("EPILOT_MOCK_BENCH_POSTGRES", "EPILOT_MOCK_TEST_POSTGRES")  # a server URL; else a throwaway cluster
 LARGE_WORLD = "large"  # 3,500 customers: ~115,000 entities (mockserver/world/sizes.py)
 LARGE_CONNECTIONS = 8
 WARMUP_S = 2
@@ -122,6 +124,8 @@ SERVERS: dict[str, tuple[str, list[str]]] = {
                    "--host", "127.0.0.1", "--port", "{port}", "--http", "httptools", "--loop", "uvloop",
                    "--workers", "1", "--no-access-log", "--log-level", "warning"]),
     "large": (f"Mock, large world (--world-size {LARGE_WORLD})", [*MOCK, "--world-size", LARGE_WORLD]),
+    # The shared deployment's store: the default world in PostgreSQL ({state}: a fresh schema per run).
+    "postgres": ("Mock, seeded world in PostgreSQL (--state postgresql://...)", [*MOCK, "--state", "{state}"]),
 }
 # (group, server, request, connections or None for --connections)
 SCENARIOS: list[tuple[str, str, Req, int | None]] = [
@@ -141,6 +145,8 @@ SCENARIOS: list[tuple[str, str, Req, int | None]] = [
     ("world-mapping", "inprocess", MAPPING_ONE, 1),
     ("large", "large", GET_LIST, LARGE_CONNECTIONS),
     ("large", "large", SEARCH, LARGE_CONNECTIONS),
+    ("postgres", "postgres", GET_LIST, None),
+    ("postgres", "postgres", SEARCH, None),
 ]
 
 
@@ -185,19 +191,51 @@ def request(port: int, req: Req, timeout: float = 30.0) -> tuple[int, bytes]:
         conn.close()
 
 
-def spawn(argv: list[str], logfile: Path) -> tuple[subprocess.Popen, int]:
+def spawn(argv: list[str], logfile: Path, state: str = "") -> tuple[subprocess.Popen, int]:
     """Start ``argv`` (its ``{port}`` set to a free port) in its own session: Ctrl-C reaches only this script."""
     port = free_port()
     with logfile.open("ab") as out:
-        proc = subprocess.Popen([a.format(port=port) for a in argv], stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([a.format(port=port, state=state) for a in argv], stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True, cwd=BENCH.parent)
     return proc, port
 
 
 @contextmanager
-def serve(argv: list[str], logfile: Path, timeout: float = READY_TIMEOUT_S) -> Iterator[tuple[subprocess.Popen, int]]:
+def postgres_state() -> Iterator[str | None]:
+    """A PostgreSQL URL whose tables live in a fresh schema (dropped after): from the environment, or a
+    throwaway cluster (tools/pg-test-cluster; needs Debian's postgresql). None when neither is there."""
+    base = next((os.environ[name] for name in POSTGRES_ENV if os.environ.get(name)), None)
+    cluster = None
+    if base is None:
+        tool = BENCH.parent / "tools" / "pg-test-cluster"
+        cluster = Path(tempfile.mkdtemp(prefix="epilot-bench-pg-"))  # the postgres user must reach it
+        started = subprocess.run([str(tool), "start", str(cluster)], capture_output=True, text=True)
+        if started.returncode != 0:
+            log(f"  no PostgreSQL: {started.stderr.strip() or started.stdout.strip()}")
+            shutil.rmtree(cluster, ignore_errors=True)
+            yield None
+            return
+        base = started.stdout.strip().split("=", 1)[1]
+    import psycopg
+
+    schema = f"bench_{os.getpid()}"
+    try:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        if cluster is not None:
+            subprocess.run([str(BENCH.parent / "tools" / "pg-test-cluster"), "stop", str(cluster)], capture_output=True)
+            shutil.rmtree(cluster, ignore_errors=True)
+
+
+@contextmanager
+def serve(argv: list[str], logfile: Path, timeout: float = READY_TIMEOUT_S,
+          state: str = "") -> Iterator[tuple[subprocess.Popen, int]]:
     """Start a server on a free port, wait until /__admin/health answers 200, stop it on exit."""
-    proc, port = spawn(argv, logfile)
+    proc, port = spawn(argv, logfile, state)
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -329,7 +367,7 @@ def startup_times(logfile: Path, runs: int = 3) -> list[float]:
 
 
 def shown(argv: list[str]) -> str:
-    return shlex.join(a.replace("{port}", "PORT") for a in argv)
+    return shlex.join(a.replace("{port}", "PORT").replace("{state}", "postgresql://HOST/DB") for a in argv)
 
 
 def ratio(value: float, base: float | None) -> str:
@@ -467,7 +505,12 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             log(f"starting {title} ..." + (" (its first start builds the world cache: a minute or more)"
                                             if server == "large" else ""))
-            with serve(cmd, logfile) as (proc, port):
+            with ExitStack() as stack:
+                state = stack.enter_context(postgres_state()) if server == "postgres" else ""
+                if state is None:
+                    log("  skipped: no PostgreSQL (set EPILOT_MOCK_BENCH_POSTGRES, or apt-get install postgresql)")
+                    continue
+                proc, port = stack.enter_context(serve(cmd, logfile, state=state))
                 if server == "large":
                     entities = json.loads(request(port, HEALTH)[1])["world"]["entities"]
                 for req, conns in todo:

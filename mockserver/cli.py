@@ -82,7 +82,15 @@ def _with_plugin_options(command: Any) -> Any:
               help="Check every response against the spec; a violation becomes a 500 naming the operation.")
 @click.option("--latency", metavar="DELAY", help="Delay every answer: 800ms, 1.5s, or a range such as 50ms..300ms "
                                                   "(drawn per request; Prefer: delay= and overrides take precedence).")
-@click.option("--state", type=click.Path(dir_okay=False), help="SQLite file that keeps the world across restarts.")
+@click.option("--state", metavar="FILE|URL",
+              help="Where the world lives: a SQLite file (kept across restarts, shared by --workers), or "
+                   "postgresql://user:password@host/db (shared by every replica on that database).")
+@click.option("--journal-size", default=1000, show_default=True, type=int, help="Requests the journal keeps.")
+@click.option("--journal-body-limit", default="16k", show_default=True,
+              help="Bytes of each request and response body the journal keeps (e.g. 64k).")
+@click.option("--journal-mask", multiple=True, metavar="NAME",
+              help="Also mask this header or JSON field in the journal (Authorization, cookies and names "
+                   "with token, secret, password... are always masked). Repeatable.")
 @click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
 @click.option("--outbound-deny", "outbound_deny", multiple=True, metavar="HOST|CIDR",
               help="Never send webhooks or proxied calls there (a host, *.suffix, address or CIDR; repeatable, "
@@ -94,9 +102,10 @@ def _with_plugin_options(command: Any) -> Any:
 @_with_plugin_options
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
           max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, latency: str | None,
-          state: str | None, scenarios: tuple[str, ...], outbound_deny: tuple[str, ...],
-          outbound_allow: tuple[str, ...], cors_origins: tuple[str, ...], admin_token: str | None,
-          body_timeout: float, log_level: str, **plugin_options: Any) -> None:
+          state: str | None, journal_size: int, journal_body_limit: str, journal_mask: tuple[str, ...],
+          scenarios: tuple[str, ...], outbound_deny: tuple[str, ...], outbound_allow: tuple[str, ...],
+          cors_origins: tuple[str, ...], admin_token: str | None, body_timeout: float, log_level: str,
+          **plugin_options: Any) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
     import uvicorn
 
@@ -111,9 +120,14 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
             parse_delay(latency)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--latency") from None
+    try:
+        journal_limit = _size(journal_body_limit)
+    except ValueError:
+        raise click.BadParameter(f"not a size: {journal_body_limit}", param_hint="--journal-body-limit") from None
     config = MockConfig(specs=list(specs), seed=seed, auth=auth, dynamic=dynamic, body_limit=limit,
                         cors=not no_cors, behaviours=not no_behaviours, state=state,
-                        validate_responses=validate_responses, latency=latency, options=plugin_options,
+                        validate_responses=validate_responses, latency=latency, journal_size=journal_size,
+                        journal_body_limit=journal_limit, journal_mask=list(journal_mask), options=plugin_options,
                         listen=[f"{host}:{port}"], outbound_deny=list(outbound_deny),
                         outbound_allow=list(outbound_allow) or None, cors_origins=list(cors_origins) or None,
                         admin_token=admin_token or None, body_timeout=body_timeout)
@@ -191,6 +205,7 @@ def _print_banner(app: Any, host: str, port: int) -> None:
     if services.latency is not None:
         click.echo(f"  latency: {services.latency.describe()} on every answer", err=True)
     click.echo(f"  admin API: http://{host}:{port}/__admin/health   tokens: /__admin/tokens", err=True)
+    click.echo(f"  console: http://{host}:{port}/__admin/ui   API docs: http://{host}:{port}/__docs", err=True)
 
 
 @main.group()

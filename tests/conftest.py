@@ -61,3 +61,38 @@ def corpus(name: str) -> str:
     return str(CORPUS / name)
 
 pytest_plugins = ["pytester"]
+
+
+# -- PostgreSQL (the shared store) ------------------------------------------------------------------
+# Tests that need a server read its URL from EPILOT_MOCK_TEST_POSTGRES (CI starts a throwaway cluster
+# with tools/pg-test-cluster). Without it they skip locally, and fail in CI (CI=true), where the
+# server must be there.
+POSTGRES_ENV = "EPILOT_MOCK_TEST_POSTGRES"
+
+
+def postgres_base_url() -> str:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        reason = (f"no PostgreSQL server: set {POSTGRES_ENV}=postgresql://... "
+                  f"(eval \"$(tools/pg-test-cluster start /tmp/pg)\" starts one; needs apt-get install postgresql)")
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return url
+
+
+@pytest.fixture
+def postgres_url():
+    """A PostgreSQL URL whose tables live in a schema of their own, dropped after the test."""
+    import uuid
+
+    import psycopg
+
+    base = postgres_base_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    glue = "&" if "?" in base else "?"
+    yield f"{base}{glue}options=-csearch_path%3D{schema}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")

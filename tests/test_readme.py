@@ -152,3 +152,11 @@ def test_security_walkthrough(servers):
     out = run(walkthrough("security"), work, port, hook_port).splitlines()
     shown = re.search(r"```text\n(.*?)```", README[README.index("<!-- walkthrough: security -->"):], re.S).group(1)
     assert out == shown.splitlines()
+
+
+@pytest.mark.network
+def test_journal_walkthrough_gives_the_documented_answers(servers):
+    work, port, hook_port, _ = servers
+    out = run(walkthrough("journal"), work, port, hook_port).strip()
+    shown = re.search(r"```json\n(.*?)```", README[README.index("<!-- walkthrough: journal -->"):], re.S).group(1)
+    assert out.splitlines() == shown.strip().splitlines()

@@ -1,4 +1,6 @@
-"""The SQLite store: the equality index agrees with a full scan and stays current; visibility caching."""
+"""The store, on both backends (SQLite, and PostgreSQL when a server is available): the equality index
+agrees with a full scan and stays current, versions, reset, snapshots; visibility caching; and what
+sharing one PostgreSQL database between replicas guarantees."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import random
 
 import pytest
 
-from mockserver.engine.store.base import Filter, Query
+from mockserver.engine.store.base import Filter, Query, Store
 from mockserver.engine.store.sqlite import SQLiteStore, _clause
 
 VALUES = ["Müller", "Schmidt", "müller", "K-1", "K-2", "", "x" * 600]
@@ -36,15 +38,43 @@ def random_entity(rng: random.Random, i: int) -> dict:
     return entity
 
 
-def scan_ids(store: SQLiteStore, f: Filter) -> set[str]:
-    sql, args = _clause(f)  # the unindexed form
-    return {r[0] for r in store.conn.execute(f"SELECT id FROM entities WHERE {sql}", args)}
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_store(request):
+    """Makes stores of the parametrized backend; with PostgreSQL, all of one test share a database
+    (as replicas do)."""
+    made: list[Store] = []
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+
+    def make() -> Store:
+        if url is None:
+            store: Store = SQLiteStore()
+        else:
+            from mockserver.engine.store.postgres import PostgresStore
+
+            store = PostgresStore(url)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+def scan_ids(store: Store, f: Filter) -> set[str]:
+    """The ids matching ``f`` in the backend's unindexed form."""
+    if isinstance(store, SQLiteStore):
+        sql, args = _clause(f)
+        return {r[0] for r in store.conn.execute(f"SELECT id FROM entities WHERE {sql}", args)}
+    from mockserver.engine.store.pg_sql import filter_sql
+
+    sql, args = filter_sql(f, frozenset(), store._fold)
+    return {r[0] for r in store._rows(f"SELECT id FROM entities WHERE {sql}", args)}
 
 
 @pytest.mark.parametrize("seed", range(3))
-def test_equality_index_matches_a_full_scan_and_follows_writes(seed):
+def test_equality_index_matches_a_full_scan_and_follows_writes(seed, new_store):
     rng = random.Random(seed)
-    store = SQLiteStore()
+    store = new_store()
     store.put_many([random_entity(rng, i) for i in range(150)])
     filters = [Filter(attr, "eq", v) for attr in ("last_name", "email", "_tags") for v in VALUES[:5]]
     for f in filters:  # the first query of each attribute builds its index
@@ -64,8 +94,8 @@ def test_equality_index_matches_a_full_scan_and_follows_writes(seed):
         if s == "contract"}
 
 
-def test_long_values_and_reset_fall_back_correctly():
-    store = SQLiteStore()
+def test_long_values_and_reset_fall_back_correctly(new_store):
+    store = new_store()
     store.put({"_id": "a", "_schema": "contact", "note": "x" * 600, "last_name": "Kurz"})
     store.checkpoint()
     assert [e["_id"] for e in store.query(Query(all_of=(Filter("note", "eq", "x" * 600),))).items] == ["a"]
@@ -77,8 +107,8 @@ def test_long_values_and_reset_fall_back_correctly():
     assert {e["_id"] for e in store.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),))).items} == {"a", "c"}
 
 
-def test_version_moves_on_every_write_and_links_and_schemas_read_without_documents():
-    store = SQLiteStore()
+def test_version_moves_on_every_write_and_links_and_schemas_read_without_documents(new_store):
+    store = new_store()
     v0 = store.version()
     store.put({"_id": "c1", "_schema": "contact"})
     store.put({"_id": "k1", "_schema": "contract", "customer": {"$relation": [{"entity_id": "c1"}]}})
@@ -107,8 +137,8 @@ def test_portal_visibility_follows_new_relations(fresh_client):
     assert my_contracts() == before
 
 
-def test_a_transaction_that_writes_nothing_keeps_the_version():
-    store = SQLiteStore()
+def test_a_transaction_that_writes_nothing_keeps_the_version(new_store):
+    store = new_store()
     store.put({"_id": "c1", "_schema": "contact", "last_name": "Kurz"})
     store.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),)))  # the first one builds the index
     before = store.version()
@@ -145,3 +175,134 @@ def test_read_only_posts_take_no_write_lock_and_writes_do():
         assert taken == []
         assert client.post("/v1/entity/contact", json={"first_name": "Ida"}, headers=org).status_code == 201
         assert taken == ["tx"]
+
+
+QUERIES = [
+    Query(schemas=("contact",), limit=1000),
+    Query(all_of=(Filter("last_name", "eq", "Müller"),), limit=1000),
+    Query(all_of=(("or", (Filter("email", "eq", "K-1"), Filter("_tags", "eq", "K-2"))),), limit=1000),
+    Query(all_of=(("not", Filter("last_name", "exists")),), limit=1000),
+    Query(all_of=(Filter("*", "contains", "mü"),), limit=1000),
+    Query(all_of=(Filter("last_name", "prefix", "mü"),), limit=1000),
+    Query(all_of=(Filter("_created_at", "gte", "2026-01-15"),), sort=(("_created_at", False),), limit=7, offset=3),
+    Query(schemas=("contract",), sort=(("last_name", True),), limit=1000),
+    Query(all_of=(Filter("last_name", "in", ["K-1", "Schmidt"]),), limit=1000),
+    Query(all_of=(Filter("last_name", "ne", "Schmidt"),), limit=1000),
+    # searches (analysed text): the token index narrows, the shared matchers decide
+    Query(all_of=(Filter("last_name", "match", "müller"),), limit=1000),
+    Query(all_of=(Filter("email.email", "match", "k"),), limit=1000),
+    Query(all_of=(Filter("last_name", "wildcard", "mü*"),), limit=1000),
+    Query(all_of=(Filter("last_name", "wildcard", "*idt"),), limit=1000),
+    Query(all_of=(Filter("last_name", "fuzzy", ("schmit", 1)),), limit=1000),
+    Query(all_of=(Filter("*", "match", "müller"),), limit=1000),
+    Query(all_of=(Filter("_tags", "present"),), limit=1000),
+    Query(all_of=(Filter("last_name", "range", ("K", "N", True, False)),), limit=1000),
+    Query(all_of=(("not", Filter("last_name", "match", "müller")),), limit=1000),
+    Query(all_of=(("or", (Filter("last_name", "match", "k-1"), ("not", Filter("_tags", "present")))),),
+          sort=(("_created_at", True),), limit=5, offset=2),
+    Query(schemas=("contact",), all_of=(Filter("email", "eq", "K-1"), Filter("last_name", "wildcard", "*")),
+          limit=1000),
+]
+
+
+def test_both_backends_answer_queries_alike(postgres_url):
+    """The same entities in SQLite and PostgreSQL: the same ids, in the same order, for each query."""
+    from mockserver.engine.store.postgres import PostgresStore
+
+    rng = random.Random(7)
+    entities = [random_entity(rng, i) for i in range(120)]
+    lite, pg = SQLiteStore(), PostgresStore(postgres_url)
+    try:
+        for store in (lite, pg):
+            store.put_many(entities)
+        for query in QUERIES:
+            a, b = lite.query(query), pg.query(query)
+            assert [e["_id"] for e in a.items] == [e["_id"] for e in b.items], query
+            assert a.total == b.total, query
+        assert lite.counts_by_schema() == pg.counts_by_schema()
+        assert lite.find_by("contact", {"last_name": "Müller"}) == pg.find_by("contact", {"last_name": "Müller"})
+    finally:
+        pg.close()
+
+
+def test_a_snapshot_moves_between_backends(postgres_url):
+    from mockserver.engine.store.postgres import PostgresStore
+
+    lite = SQLiteStore()
+    lite.put({"_id": "c1", "_schema": "contact", "big": 123456789012345678901234567890, "nul": "a\u0000b"})
+    lite.put({"_id": "k1", "_schema": "contract", "customer": {"$relation": [{"entity_id": "c1", "_tags": ["x"]}]}})
+    lite.record_put("reading", "r1", {"value": 1.5}, parent="m1")
+    lite.meta_set("world", "seed=1")
+    pg = PostgresStore(postgres_url)
+    try:
+        assert pg.load(lite.export()) == {"entities": 2, "records": 1}
+        assert pg.export() == lite.export()  # long integers and NUL characters survive
+        assert pg.relations("c1", reverse=True)[0].tags == ("x",)
+        assert pg.record_list("reading", parent="m1") == [{"value": 1.5}]
+        with pytest.raises(ValueError, match="format"):
+            pg.load({"entities": []})
+        assert pg.count() == 2  # a rejected snapshot changes nothing
+    finally:
+        pg.close()
+
+
+def test_replicas_on_one_database_see_each_others_writes_at_once(postgres_url):
+    from mockserver.engine.store.postgres import PostgresStore
+
+    a, b = PostgresStore(postgres_url), PostgresStore(postgres_url)
+    try:
+        a.put({"_id": "c1", "_schema": "contact", "last_name": "Kurz"})
+        assert b.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),))).total == 1  # b builds the index
+        seen = b.version()
+        a.put({"_id": "c2", "_schema": "contact", "last_name": "Kurz"})  # a keeps b's index current
+        assert b.version() != seen
+        assert {e["_id"] for e in b.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),))).items} == {"c1", "c2"}
+        a.record_put("login", "t1", {"token": "t1"})
+        assert b.record_get("login", "t1") == {"token": "t1"}
+        a.checkpoint()
+        b.put({"_id": "c3", "_schema": "contact"})
+        b.checkpoint()  # a replica starting later keeps the first checkpoint
+        a.reset()
+        assert b.get("c3") is None and b.get("c2") is not None
+        assert b.query(Query(all_of=(Filter("last_name", "eq", "Kurz"),))).total == 2  # the index came back
+    finally:
+        a.close()
+        b.close()
+
+
+def test_concurrent_read_modify_writes_on_two_replicas_lose_no_update(postgres_url):
+    """Each transaction reads the entity, adds one attribute and writes it back; two replicas, four
+    threads each: every attribute is there at the end (the write lock spans the read)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mockserver.engine.store.postgres import PostgresStore
+
+    replicas = [PostgresStore(postgres_url), PostgresStore(postgres_url)]
+    replicas[0].put({"_id": "c1", "_schema": "contact"})
+
+    def work(n: int) -> None:
+        store = replicas[n % 2]
+        for i in range(15):
+            with store.transaction():
+                entity = store.get("c1")
+                assert entity is not None
+                entity[f"a{n}_{i}"] = i
+                store.put(entity)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work, range(8)))
+        final = replicas[1].get("c1")
+        assert final is not None
+        missing = [f"a{n}_{i}" for n in range(8) for i in range(15) if f"a{n}_{i}" not in final]
+        assert not missing, f"lost updates: {missing}"
+    finally:
+        for store in replicas:
+            store.close()
+
+
+def test_a_bad_postgres_url_is_one_clear_line():
+    from mockserver.engine.store import StoreOpenError, open_store
+
+    with pytest.raises(StoreOpenError, match=r"cannot connect to PostgreSQL at postgresql://nobody:\*\*\*@127\.0\.0\.1:1/"):
+        open_store("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")

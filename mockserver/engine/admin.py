@@ -1,4 +1,5 @@
-"""The admin API under `/__admin` (WireMock-style): health, tokens, journal, reset, snapshot, overrides.
+"""The admin API under `/__admin` (WireMock-style): health, tokens, journal, reset, snapshot,
+overrides, the world browser and the console; it also hands `/__docs` to the docs pages (`docs.py`).
 
 One route table; plugins add their routes through the builder (``builder.admin_route``). Its
 OpenAPI document is served at `/__admin/openapi.json`. Who may call it, and the masking of secrets
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import mimetypes
 import time
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ from urllib.parse import unquote
 import orjson
 import yaml
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from . import admin_journal, admin_store
 from .admin_guard import MASK, check_admin_request, mask_secrets, restore_masked_snapshot, reveals_secrets
 from .clock import parse_instant
 from .jsonbody import parse_json
@@ -26,22 +30,36 @@ from .jsontext import dumps
 from .operation import ApiContext
 from .overrides import OverrideError
 from .response import NO_BODY, MockResponse, send_response
-from .services import AdminHandler, Services
+from .services import AdminHandler, AdminInputError, Services
 
 PREFIX = "/__admin"
 _SPEC_FILE = Path(__file__).with_name("admin_openapi.yaml")
+CONSOLE = Path(__file__).with_name("web")
+CONSOLE_FILES = {"console.js", "console.css"}
+__all__ = ["PREFIX", "AdminInputError", "AdminMiddleware", "admin_spec", "api_summary"]
 
 
 class AdminMiddleware:
     def __init__(self, app: ASGIApp, *, services: Services) -> None:
+        from .docs import DocsMiddleware
+
         self.app = app
+        self.docs = DocsMiddleware(app, services=services)
         self.services = services
         self.started = time.monotonic()
         self.routes: dict[tuple[str, str], AdminHandler] = {
             ("GET", "/health"): self.health,
             ("GET", "/tokens"): self.tokens,
-            ("GET", "/requests"): self.requests,
+            ("GET", "/requests"): admin_journal.list_requests,
             ("DELETE", "/requests"): self.clear_requests,
+            ("POST", "/requests/find"): admin_journal.find_requests,
+            ("POST", "/requests/count"): admin_journal.count_requests,
+            ("GET", "/requests/stream"): admin_journal.stream_requests,
+            ("GET", "/store/schemas"): admin_store.schemas,
+            ("GET", "/store/entities"): admin_store.entities,
+            ("GET", "/ui"): self.console,
+            ("GET", "/ui/{id}"): self.console_file,
+            ("GET", "/store/entities/{id}"): admin_store.entity,
             ("POST", "/reset"): self.reset,
             ("GET", "/snapshot"): self.get_snapshot,
             ("PUT", "/snapshot"): self.put_snapshot,
@@ -62,8 +80,11 @@ class AdminMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not (path == PREFIX or path.startswith(PREFIX + "/")):
+        if scope["type"] != "http" or not path.startswith("/__"):  # one check on the API's hot path
             await self.app(scope, receive, send)
+            return
+        if not (path == PREFIX or path.startswith(PREFIX + "/")):
+            await self.docs(scope, receive, send)  # /__docs, or on to the APIs
             return
         sub = path[len(PREFIX):] or "/"
         handler = self.routes.get((scope["method"], sub))
@@ -91,10 +112,32 @@ class AdminMiddleware:
                 result = handler(request, self.services)
                 if inspect.isawaitable(result):
                     result = await result
+                if isinstance(result, Response):  # a streamed response (the live journal feed)
+                    await result(scope, receive, send)
+                    return
                 response = result if isinstance(result, MockResponse) else MockResponse(200, result)
             except AdminInputError as exc:
                 response = MockResponse(400, {"message": str(exc)})
-        await send_response(send, response)
+        await send_response(send, response, head=scope["method"] == "HEAD")
+
+    def route_list(self) -> list[str]:
+        """Every admin route, as ``METHOD /__admin/path`` (plugins' too): the console shows panels
+        for the routes that exist."""
+        return sorted(f"{m} {PREFIX}{p}" for m, p in self.routes)
+
+    # -- the console (static files, no build step) ------------------------------------------
+
+    def console(self, request: Request, services: Services) -> MockResponse:
+        return MockResponse(200, (CONSOLE / "console.html").read_bytes(), content_type="text/html; charset=utf-8",
+                            headers={"Cache-Control": "no-store"})
+
+    def console_file(self, request: Request, services: Services) -> MockResponse:
+        name = request.path_params["id"]
+        if name not in CONSOLE_FILES:
+            return MockResponse(404, {"message": f"no console file '{name}'"})
+        kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return MockResponse(200, (CONSOLE / name).read_bytes(), content_type=f"{kind}; charset=utf-8",
+                            headers={"Cache-Control": "no-store"})
 
     # -- handlers -----------------------------------------------------------------------------
 
@@ -107,6 +150,9 @@ class AdminMiddleware:
             "variables": services.variables(),
             "latency": services.latency.describe() if services.latency else None,
             "overrides": sum(1 for o in services.overrides.items.values() if o.active),
+            "journal": {"capacity": services.journal.capacity, "shared": services.journal.shared is not None,
+                        "body_limit": services.journal.body_limit},
+            "admin_routes": self.route_list(),
         }
         for name, provider in services.hooks.health.items():
             body[name] = provider()
@@ -114,22 +160,6 @@ class AdminMiddleware:
 
     def tokens(self, request: Request, services: Services) -> dict[str, Any]:
         return {"auth": services.config.auth, "tokens": services.tokens.listing()}
-
-    def requests(self, request: Request, services: Services) -> dict[str, Any]:
-        q = request.query_params
-        status = q.get("status")
-        since = q.get("since_id")
-        limit = q.get("limit")
-        for name, value in (("status", status), ("since_id", since), ("limit", limit)):
-            if value is not None and not value.isdigit():
-                raise AdminInputError(f"query parameter '{name}' must be an integer")
-        entries = services.journal.find(
-            method=q.get("method"), path=q.get("path"), status=int(status) if status else None,
-            operation_id=q.get("operation_id"), since_id=int(since) if since else None,
-            limit=int(limit) if limit else None, unmatched=q.get("unmatched") == "true",
-        )
-        return {"requests": [e.as_dict() for e in entries], "count": len(entries),
-                "capacity": services.journal.entries.maxlen}
 
     def clear_requests(self, request: Request, services: Services) -> MockResponse:
         services.journal.clear()
@@ -251,10 +281,6 @@ def api_summary(ctx: ApiContext, services: Services) -> dict[str, Any]:
             "operations": len(ctx.operations), "behaviours": sum(1 for op in ctx.operations if op.handler is not None),
             "generic": sorted(op.id for op in ctx.operations if op.handler is None),
             "unmounted": services.unmounted.get(ctx.name, [])}
-
-
-class AdminInputError(Exception):
-    pass
 
 
 @functools.cache

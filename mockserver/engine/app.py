@@ -2,8 +2,8 @@
 
 The middleware stack, outermost first:
 
-    journal -> CORS -> error guard -> body timeout -> admin (/__admin) -> routing (Connexion) -> operation
-                                                                                           \\-> 404/405
+    journal -> CORS -> error guard -> body timeout -> admin (/__admin, and /__docs) -> routing (Connexion)
+        -> operation endpoint, or the 404/405 fallback
 
 Plugins (found by entry point, see `plugin.py`) are installed before the APIs are mounted, so their
 behaviours attach to the operations of the APIs they name.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from functools import partial
 from typing import Any
 
@@ -28,7 +28,7 @@ from .connexion_adapter import ConnexionStack, TableRoutingMiddleware, base_path
 from .cors import cors_middleware, parse_origins
 from .errors import error_response
 from .faults import ConnectionFault, Latency, break_connection
-from .journal import Journal, JournalMiddleware
+from .journal import Journal, JournalMiddleware, SharedJournal
 from .loader import SpecError, bundle, iter_operations
 from .operation import ApiContext, CompiledOperation
 from .pipeline import Pipeline
@@ -170,7 +170,7 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
     catalog = {name: path for plugin in found for name, path in plugin.apis.items()}
     loaded = load_specs(config.specs, catalog)
     tokens = TokenRegistry()
-    journal = Journal(config.journal_size)
+    journal = Journal(config.journal_size, body_limit=config.journal_body_limit, mask=config.journal_mask)
     responder = Responder(dynamic=config.dynamic, seed=config.seed)
     try:
         services = Services(config, tokens, journal, responder)
@@ -188,6 +188,9 @@ def create_app(config: MockConfig | None = None, *, plugins: list[Plugin] | None
                                                         if op.get("operationId")), src.bundled)
                for src, spec in loaded if src.bundled or src.named}
     behaviour_sets = _install(found, services, mounted)
+    if isinstance(services.store, SharedJournal):  # replicas on one database share one journal
+        journal.share(services.store)
+        services.hooks.shutdown.insert(0, _journal_closer(journal))
 
     handlers: dict[str, dict[str, Handler]] = {}
 
@@ -256,6 +259,10 @@ def _install(plugins: list[Plugin], services: Services, mounted: dict[str, Mount
                 raise StartupError(f"two behaviour sets for API '{bset.api}'")
             sets[bset.api] = bset
     return sets
+
+
+def _journal_closer(journal: Journal) -> Callable[[], None]:
+    return journal.close
 
 
 def _admin_middleware(app: ASGIApp, *, services: Services) -> ASGIApp:

@@ -24,6 +24,8 @@ class MockConfig:
     admin_token: str | None = None  # a bearer token the admin API requires (None: open, as on loopback)
     body_timeout: float = 5.0  # seconds to receive a request body (408 beyond)
     journal_size: int = 1000
+    journal_body_limit: int = 16 * 1024  # bytes of each request and response body the journal keeps
+    journal_mask: list[str] = field(default_factory=list)  # more header/field names to mask in the journal
     behaviours: bool = True  # False: stateless, no plugin is installed
     state: str | None = None  # where the store keeps state (a SQLite file); None: in memory
     validate_responses: bool = False  # check every response against the spec (a violation is a 500)

@@ -33,6 +33,10 @@ Hook = Callable[[], "Awaitable[None] | None"]
 AdminHandler = Callable[["Request", "Services"], Any]
 
 
+class AdminInputError(ValueError):
+    """Bad input to an admin route: answered with 400 and the message."""
+
+
 @dataclass
 class Hooks:
     """What plugins registered through the builder."""

@@ -7,8 +7,8 @@ Two namespaces:
 - **records**: other JSON documents grouped by kind (portal configs, ERP integrations, meter
   readings, events...), with an optional parent id for lookups such as "readings of meter X".
 
-`SQLiteStore` is the embedded backend. A networked backend (for several replicas sharing one
-world) implements this same interface; nothing outside the store touches SQL.
+`SQLiteStore` is the embedded backend; `PostgresStore` the shared one (several replicas serving one
+world). Nothing outside the store touches SQL.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 Entity = dict[str, Any]
+SNAPSHOT_FORMAT = "epilot-mock-snapshot"
+SNAPSHOT_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,13 @@ class Relation:
     tags: tuple[str, ...] = field(default=())
 
 
+class StoreOpenError(ValueError):
+    """A store that cannot be opened (a bad location, a database that does not answer); one line."""
+
+
 class Store(abc.ABC):
+    shared: bool = False  # True when other processes may write the same state (a file, a database)
+
     # -- entities -----------------------------------------------------------------------------
     @abc.abstractmethod
     def get(self, entity_id: str) -> Entity | None: ...
@@ -166,6 +174,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def describe(self) -> str:
+        """Where the state lives, for health and messages (no secrets)."""
+        return "memory"
+
+    def copy_from(self, path: str) -> None:
+        """Replace the whole state with the SQLite database file at ``path`` (a world cache written
+        by ``save_to``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot load a world cache")
+
+    def save_to(self, path: str) -> None:
+        """Write the whole state to a SQLite database file at ``path``, atomically."""
+        raise NotImplementedError(f"{type(self).__name__} cannot write a world cache")
+
     def iter_schema(self, schema: str, batch: int = 500) -> Iterator[Entity]:
         offset = 0
         while True:
@@ -174,6 +195,28 @@ class Store(abc.ABC):
             if len(page.items) < batch:
                 return
             offset += batch
+
+
+def check_snapshot(data: Any) -> tuple[list[Entity], dict[str, list[dict[str, Any]]]]:
+    """The entities and records of an export; ValueError (saying what is wrong) for anything else."""
+    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+        raise ValueError(f"not an {SNAPSHOT_FORMAT} document (missing 'format')")
+    if data.get("version") != SNAPSHOT_VERSION:
+        raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
+    entities = data.get("entities")
+    records = data.get("records") or {}
+    if not isinstance(entities, list) or not isinstance(records, dict):
+        raise ValueError("'entities' must be a list and 'records' an object")
+    for i, entity in enumerate(entities):
+        if not isinstance(entity, dict) or not isinstance(entity.get("_id"), str) \
+                or not isinstance(entity.get("_schema"), str):
+            raise ValueError(f"entities[{i}] needs a string _id and _schema")
+    for kind, items in records.items():
+        if not isinstance(items, list) or not all(
+                isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("doc"), dict)
+                for r in items):
+            raise ValueError(f"records['{kind}'] must be a list of {{id, parent, doc}}")
+    return entities, records
 
 
 def relation_items(value: Any) -> list[dict[str, Any]]:

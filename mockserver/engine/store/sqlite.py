@@ -18,10 +18,19 @@ from typing import Any
 
 from ..jsontext import dumps, loads
 from . import text
-from .base import Entity, Filter, Page, Query, Relation, Store, iter_relations
+from .base import (
+    SNAPSHOT_FORMAT,
+    SNAPSHOT_VERSION,
+    Entity,
+    Filter,
+    Page,
+    Query,
+    Relation,
+    Store,
+    check_snapshot,
+    iter_relations,
+)
 
-SNAPSHOT_FORMAT = "epilot-mock-snapshot"
-SNAPSHOT_VERSION = 1
 _COLUMNS = {"_id": "id", "_schema": "schema", "_title": "title", "_created_at": "created_at",
             "_updated_at": "updated_at"}
 _SAFE_ATTR = re.compile(r"^[A-Za-z0-9_$@.\-]+$")
@@ -84,6 +93,7 @@ def _sql_int(value: int) -> int:
 class SQLiteStore(Store):
     def __init__(self, path: str | None = None) -> None:
         self.path = path
+        self.shared = path is not None
         self._lock = threading.RLock()
         self._depth = 0
         self.conn = sqlite3.connect(path or ":memory:", check_same_thread=False, isolation_level=None,
@@ -429,23 +439,7 @@ class SQLiteStore(Store):
                 "records": records}
 
     def load(self, data: dict[str, Any]) -> dict[str, int]:
-        if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
-            raise ValueError(f"not an {SNAPSHOT_FORMAT} document (missing 'format')")
-        if data.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"unsupported snapshot version {data.get('version')!r}")
-        entities = data.get("entities")
-        records = data.get("records") or {}
-        if not isinstance(entities, list) or not isinstance(records, dict):
-            raise ValueError("'entities' must be a list and 'records' an object")
-        for i, entity in enumerate(entities):
-            if not isinstance(entity, dict) or not isinstance(entity.get("_id"), str) \
-                    or not isinstance(entity.get("_schema"), str):
-                raise ValueError(f"entities[{i}] needs a string _id and _schema")
-        for kind, items in records.items():
-            if not isinstance(items, list) or not all(
-                    isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("doc"), dict)
-                    for r in items):
-                raise ValueError(f"records['{kind}'] must be a list of {{id, parent, doc}}")
+        entities, records = check_snapshot(data)
         with self.transaction():
             self._clear()
             for entity in entities:
@@ -462,8 +456,18 @@ class SQLiteStore(Store):
         for table in ("entities", "relations", "records", "meta", "terms", "term_attrs"):
             self.conn.execute(f"DELETE FROM {table}")
 
+    def describe(self) -> str:
+        return self.path or "memory"
+
     def copy_from(self, path: str) -> None:
         """Replace the whole database with the one in ``path`` (SQLite's backup API: fast, consistent)."""
+        if self._depth:  # inside a transaction (seeding a shared file): row by row, in that transaction
+            cache = SQLiteStore(path)
+            try:
+                self.load(cache.export())
+            finally:
+                cache.close()
+            return
         with self._lock:
             source = sqlite3.connect(path)
             try:

@@ -66,7 +66,7 @@ def visible_ids(call: Any) -> frozenset[str] | None:
         return cached
     start, user_id = contact_id(call), portal_user_id(call)
     st = store(call)
-    version = st.version()
+    version = store_version(call)
     cache = world(call).visible_cache
     hit = cache.get((start, user_id))
     if hit is not None and hit[0] == version:
@@ -78,6 +78,17 @@ def visible_ids(call: Any) -> frozenset[str] | None:
         cache[(start, user_id)] = (version, seen)
     call.extras["visible"] = seen
     return seen
+
+
+def store_version(call: Any) -> Any:
+    """The store's version, read once per request (a round trip with a database) unless the request
+    writes: a write moves it, and the caches must see that."""
+    if call.op.writes:
+        return store(call).version()
+    version = call.extras.get("store_version")
+    if version is None:
+        version = call.extras["store_version"] = store(call).version()
+    return version
 
 
 def _reachable(st: Any, start: str, user_id: str | None) -> set[str]:
@@ -126,7 +137,7 @@ def visible_of_schema(call: Any, schema: str, *, limit: int | None = None, offse
     visible = visible_ids(call)
     st = store(call)
     key = (contact_id(call) if visible is not None else None, schema, limit, offset, sort)
-    version = st.version()
+    version = store_version(call)
     cache = world(call).page_cache
     hit = cache.get(key)
     if hit is None or hit[0] != version:

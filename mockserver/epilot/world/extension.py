@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-import sqlite3
 import time
 import uuid
 from importlib.metadata import PackageNotFoundError, version
@@ -23,8 +22,7 @@ from mockserver.engine.config import StartupError
 from mockserver.engine.loader import cache_dir
 from mockserver.engine.outbound import OutboundPolicy
 from mockserver.engine.plugin import Builder
-from mockserver.engine.store.base import Store
-from mockserver.engine.store.sqlite import SNAPSHOT_VERSION
+from mockserver.engine.store.base import SNAPSHOT_VERSION, Store, StoreOpenError
 
 if TYPE_CHECKING:
     from starlette.requests import Request
@@ -133,37 +131,43 @@ def _world_cache(seed: int, size: str) -> Path:
     return cache_dir() / f"world-{digest.hexdigest()[:20]}.sqlite"
 
 
-def seed_store(store: Any, seed: int, size_text: str) -> None:
-    """Fill an empty store with the world for ``seed``/``size``: from the cache, or generated (then cached)."""
+def seed_store(store: Store, seed: int, size_text: str) -> None:
+    """Fill an empty store with the world for ``seed``/``size``: from the cache, or generated (then
+    cached). A shared store (a state file, PostgreSQL) is seeded once: the check and the load run in
+    one write transaction, so replicas starting together leave one world."""
     from .sizes import parse_world_size
 
     try:
         size = parse_world_size(size_text)
     except ValueError as exc:
         raise StartupError(f"--world-size: {exc}") from None
-    if store.path is not None and store.meta_get("world") is not None:
-        return  # a state file that already holds its world
+    if store.meta_get("world") is not None:
+        return  # a shared store that already holds its world
     cached = _world_cache(seed, size_text)
-    if store.path is None and cached.is_file():
-        store.copy_from(str(cached))
+    if cached.is_file():
+        if not store.shared:
+            store.copy_from(str(cached))  # SQLite's backup API: no transaction around it
+            return
+        with store.transaction():
+            if store.meta_get("world") is None:
+                store.copy_from(str(cached))
         return
     from .generator import generate_world  # only now: Faker and the generator are slow to import
 
     started = time.perf_counter()
     world = generate_world(seed, size)
     with store.transaction():
-        if store.meta_get("world") is None:  # another worker may have seeded the shared file
+        if store.meta_get("world") is None:  # another worker or replica may have seeded it meanwhile
             _load(store, world)
             store.meta_set("world", f"seed={seed};size={size_text}")
             store.meta_set("org_id", world.org_id)
     log.info("seeded world seed=%s size=%s: %d entities in %.2fs", seed, size_text, store.count(),
              time.perf_counter() - started)
-    if store.path is None:
-        try:
-            cached.parent.mkdir(parents=True, exist_ok=True)
-            store.save_to(str(cached))
-        except OSError:
-            pass
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        store.save_to(str(cached))
+    except OSError:
+        pass
 
 
 # Attributes that identify entities: indexed so unique-id lookups stay fast on large worlds.
@@ -175,8 +179,8 @@ def install_world(builder: Builder) -> WorldServices:
     config = builder.config
     try:
         store = builder.store()
-    except sqlite3.Error as exc:
-        raise StartupError(f"--state {config.state}: {exc}") from None
+    except StoreOpenError as exc:
+        raise StartupError(f"--state {exc}") from None
     for attribute in INDEXED_ATTRIBUTES:
         store.ensure_index(attribute)
     world_size = str(builder.option("world_size"))
@@ -185,13 +189,13 @@ def install_world(builder: Builder) -> WorldServices:
     if seeded is None:
         seed_store(store, config.seed, world_size)
     elif seeded != wanted:
-        log.warning("state file %s holds world '%s'; keeping it (asked for '%s')", config.state, seeded, wanted)
+        log.warning("state %s holds world '%s'; keeping it (asked for '%s')", store.describe(), seeded, wanted)
     org_id = store.meta_get("org_id") or "739224"
     store.checkpoint()
     world = WorldServices(builder.services.tokens, store, org_id, config.seed, builder.clock,
                           webhook_retries=int(builder.option("webhook_retries")),
                           webhook_backoff=float(builder.option("webhook_backoff")))
-    world.deterministic_ids = config.state is None
+    world.deterministic_ids = not store.shared  # replicas must not draw the same ids
     world.reload_logins()
     from ..erp.sandbox import JsonataSandbox
 
@@ -219,7 +223,7 @@ def install_world(builder: Builder) -> WorldServices:
     builder.variable("org_id", lambda: org_id)
     builder.health("world", lambda: {
         "org_id": org_id, "entities": store.count(), "by_schema": store.counts_by_schema(),
-        "state": config.state or "memory"})
+        "state": store.describe()})
 
     def outbound(change: dict[str, Any]) -> None:
         # Nothing subscribes until an integration exists: skip loading the JSONata machinery till then.
