@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
 from .journal_query import PatternError, RequestPattern, parse_pattern
+from .jsonbody import parse_json
 from .jsontext import dumps
-from .pipeline import parse_json
 from .services import AdminInputError, Services
 
 STREAM_SECONDS = 25.0  # a feed ends after this (the browser reconnects), so servers can stop cleanly

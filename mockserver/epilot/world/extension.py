@@ -307,7 +307,7 @@ async def _admin_put_file(request: Any, services: Any) -> dict[str, Any]:
     import binascii
 
     from mockserver.engine.admin import AdminInputError
-    from mockserver.engine.pipeline import parse_json
+    from mockserver.engine.jsonbody import parse_json
 
     from ..erp.imports import store_file
 
