@@ -98,3 +98,26 @@ def test_docs_page_tries_a_call_against_the_mock_with_a_demo_token(browser, serv
     status.wait_for(timeout=20_000)
     assert status.inner_text().strip().startswith("200")  # the demo token went into "Authorize"
     page.close()
+
+
+@pytest.mark.network
+def test_console_behind_an_admin_token_asks_for_it_once(browser):
+    token = "console-admin-secret"
+    with serve_in_thread(create_app(MockConfig(admin_token=token))) as url:
+        assert httpx.get(f"{url}/__admin/requests").status_code == 401
+        page = browser.new_page()
+        asked: list[str] = []
+
+        def answer(dialog) -> None:  # type: ignore[no-untyped-def]
+            asked.append(dialog.message)
+            dialog.accept(token)
+
+        page.on("dialog", answer)
+        page.goto(f"{url}/__admin/ui")  # the page itself is open; its data is not
+        page.wait_for_selector("#live.on", timeout=15_000)  # the live feed took the token too
+        httpx.get(f"{url}/v1/entity/schemas", headers=ORG)
+        page.locator('#request-table tbody tr[data-operation="listSchemas"]').first.wait_for(timeout=15_000)
+        page.locator('#tabs button[data-tab="tokens"]').click()
+        page.get_by_test_id("tokens").get_by_text("demo-org-token", exact=True).wait_for()
+        assert len(asked) == 1 and "admin token" in asked[0]
+        page.close()

@@ -46,6 +46,13 @@ def test_headers_are_recorded_with_secrets_masked(journal_client):
     assert entry["response"]["truncated"] and entry["response"]["body_size"] > len(entry["response"]["body"])
 
 
+def test_secret_query_parameters_are_masked(journal_client):
+    journal_client.get("/v1/entity/schemas", params={"api_token": "zzz-secret", "size": "5"}, headers=ORG)
+    entry = journal_client.post("/__admin/requests/find", json={"operation_id": "listSchemas"}).json()["requests"][-1]
+    assert entry["query"] == "api_token=***&size=5"
+    assert "zzz-secret" not in json.dumps(entry)
+
+
 def test_bodies_are_bounded_and_secret_fields_masked(journal_client):
     c = journal_client
     c.delete("/__admin/requests")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hmac
 import re
 from typing import Any, Final
+from urllib.parse import parse_qs
 
 from starlette.datastructures import Headers
 from starlette.types import Scope
@@ -27,7 +28,10 @@ from .response import MockResponse
 
 MASK: Final = "<masked>"
 ADMIN_SCOPE_KEY: Final = "mock.admin"  # True in the scope when the caller gave the admin token
-OPEN_PATHS: Final = ("/openapi.json", "/docs", "/console")  # and subpaths of docs and console
+OPEN_PATHS: Final = ("/openapi.json", "/docs", "/console", "/ui")  # and their subpaths: static pages
+# Browsers cannot put headers on an EventSource or a download link: these GETs also take the token as
+# ``?admin_token=`` (the journal masks it).
+QUERY_TOKEN_PATHS: Final = ("/requests/stream", "/snapshot")
 SECRET_KEY: Final = re.compile(r"secret|passw(or)?d|api[-_]?key|private[-_]?key|credential|access[-_]?key",
                                re.IGNORECASE)
 
@@ -43,7 +47,8 @@ def check_admin_request(scope: Scope, sub: str, token: str | None) -> MockRespon
     scope[ADMIN_SCOPE_KEY] = False
     if token is None:
         return None
-    if _given_token(headers, token):
+    if _given_token(headers, token) or (scope["method"] == "GET" and sub in QUERY_TOKEN_PATHS
+                                        and _query_token(scope, token)):
         scope[ADMIN_SCOPE_KEY] = True
         return None
     if _is_open(scope["method"], sub):
@@ -111,6 +116,11 @@ def _given_token(headers: Headers, token: str) -> bool:
     given = headers.get("authorization", "")
     scheme, _, value = given.partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+def _query_token(scope: Scope, token: str) -> bool:
+    given = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("admin_token", [""])[0]
+    return bool(given) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def _is_open(method: str, sub: str) -> bool:

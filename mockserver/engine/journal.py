@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import unquote_plus
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +68,16 @@ class Masker:
         # Keep the scheme ("Bearer ***"): it tells which kind of credential was sent.
         return f"{scheme} {MASK}" if credential and name.lower().endswith("authorization") else MASK
 
+    def query(self, text: str) -> str:
+        """A query string with the values of secret-named parameters masked (``?admin_token=***``)."""
+        if not text or not any(word in text.lower() for word in self.words):
+            return text
+        parts = []
+        for pair in text.split("&"):
+            name, sep, _value = pair.partition("=")
+            parts.append(f"{name}={MASK}" if sep and self.secret(unquote_plus(name)) else pair)
+        return "&".join(parts)
+
     def document(self, value: Any) -> Any:
         if isinstance(value, dict):
             return {k: MASK if isinstance(k, str) and self.secret(k) and v not in (None, "")
@@ -102,7 +113,8 @@ class JournalEntry:
     def as_dict(self, masker: Masker | None = None, body_limit: int = DEFAULT_BODY_LIMIT) -> dict[str, Any]:
         masker = masker or Masker()
         return {
-            "id": self.id, "method": self.method, "path": self.path, "query": self.query, "status": self.status,
+            "id": self.id, "method": self.method, "path": self.path, "query": masker.query(self.query),
+            "status": self.status,
             "operation_id": self.operation_id, "api": self.api, "started_at": self.started_at,
             "duration_ms": self.duration_ms, "override": self.override,
             "request": _message(self.request_headers, self.request_body, self.request_size, masker, body_limit,
@@ -117,7 +129,7 @@ class JournalEntry:
     def to_shared(self, masker: Masker) -> dict[str, Any]:
         """The entry as the store keeps it: secret headers masked, and secret fields of text
         bodies (a ``"password": "..."`` pair); reading it back masks the rest."""
-        return {"local_id": self.id, "method": self.method, "path": self.path, "query": self.query,
+        return {"local_id": self.id, "method": self.method, "path": self.path, "query": masker.query(self.query),
                 "status": self.status, "operation_id": self.operation_id, "api": self.api,
                 "started_at": self.started_at, "duration_ms": self.duration_ms, "override": self.override,
                 "extras": self.extras,

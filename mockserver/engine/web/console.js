@@ -18,13 +18,31 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// With --admin-token (or a server bound beyond loopback) the admin API wants the token: the console
+// asks for it once and keeps it for this browser tab.
+const TOKEN_KEY = "epilot-mock-admin-token";
+const adminToken = () => sessionStorage.getItem(TOKEN_KEY) || "";
+
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  const headers = { ...(options.headers || {}) };
+  if (adminToken()) headers.Authorization = `Bearer ${adminToken()}`;
+  const response = await fetch(path, { ...options, headers });
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = text; }
+  if (response.status === 401 && path.startsWith("/__admin") && !options.retried) {
+    const given = window.prompt("This mock's admin API needs its admin token (printed at start):", "");
+    if (given) {
+      sessionStorage.setItem(TOKEN_KEY, given.trim());
+      return api(path, { ...options, retried: true });
+    }
+  }
   if (!response.ok) throw new Error(`${options.method || "GET"} ${path}: ${response.status} ${body && body.message || text}`);
   return body;
+}
+
+function withToken(url) {
+  return adminToken() ? `${url}${url.includes("?") ? "&" : "?"}admin_token=${encodeURIComponent(adminToken())}` : url;
 }
 
 function notice(text) {
@@ -142,7 +160,7 @@ async function loadRequests() {
 }
 
 function follow(since) {
-  const source = new EventSource(`/__admin/requests/stream?since_id=${since}`);
+  const source = new EventSource(withToken(`/__admin/requests/stream?since_id=${since}`));
   source.addEventListener("hello", () => $("#live").className = "on");
   source.addEventListener("request", (event) => addRequest(JSON.parse(event.data)));
   source.onerror = () => { $("#live").className = "off"; };  // the browser reconnects by itself
@@ -263,6 +281,7 @@ async function start() {
     notice("The world is back at its seed.");
     if ($("#world").classList.contains("active")) loadSchemas();
   };
+  $("#snapshot").onclick = () => { $("#snapshot").href = withToken("/__admin/snapshot"); };
   $("#snapshot-file").onchange = async (event) => {
     const file = event.target.files[0];
     if (!file) return;
