@@ -223,3 +223,36 @@ def test_the_whitelist_and_policy_rules():
         with pytest.raises(ForwardRefused):
             check_outbound_policy("http://x/", address)
     check_outbound_policy("http://x/", "127.0.0.1")
+
+
+def test_the_portal_proxy_goes_through_the_same_outbound_policy(world):
+    client, _integration, upstream, _base, port = world
+    portal = {"Authorization": "Bearer demo-portal-token"}
+    created = client.post("/v2/integrations", headers=ORG, json={
+        "name": "Portal actions", "integration_type": "connector",
+        "connector_config": {"base_url": f"http://erp.example.test:{port}/v1"},
+        "use_cases": [
+            {"name": "Static IP", "slug": "static-ip", "type": "secure_proxy", "enabled": True,
+             "configuration": {"vpc_mode": "static_ip", "allowed_domains": ["*.example.test"]}},
+            {"name": "Meter check", "slug": "meter-check", "type": "managed_call", "enabled": True,
+             "configuration": {"operation": {"method": "POST", "path": "/portal/check"}}},
+            {"name": "Elsewhere", "slug": "elsewhere", "type": "managed_call", "enabled": True,
+             "configuration": {"operation": {"method": "GET", "path": "/latest/meta-data"}}}]})
+    assert created.status_code == 201, created.text
+    integration_id = created.json()["id"]
+    ok = client.post("/v2/portal/proxy/execute", headers=portal, json={
+        "integration_id": integration_id, "use_case_slug": "meter-check", "payload": {"meter": "1ESY0001"}})
+    assert ok.status_code == 200 and ok.json()["success"] is True, ok.text
+    sent = upstream.requests[-1]
+    assert sent["path"] == "/v1/portal/check" and sent["headers"]["host"] == f"erp.example.test:{port}"
+    assert b'"meter":"1ESY0001"' in sent["body"] and sent["headers"]["x-epilot-portal-user-id"]
+    before = len(upstream.requests)
+    # The same call, with the connector pointed at a name that resolves to the metadata address:
+    # the outbound policy refuses it before any connection.
+    client.put(f"/v2/integrations/{integration_id}", headers=ORG, json={
+        **created.json(), "connector_config": {"base_url": "http://metadata.example.test/v1"}})
+    refused = client.post("/v2/portal/proxy/execute", headers=portal, json={
+        "integration_id": integration_id, "use_case_slug": "elsewhere"})
+    assert refused.status_code == 403 and "nothing was sent" in refused.json()["message"], refused.text
+    assert "169.254.169.254" in refused.json()["message"]  # refused for its address, not its name
+    assert len(upstream.requests) == before

@@ -177,7 +177,7 @@ def _call_error(call: Any, status: int, code: str, message: str, details: dict[s
     return call.json({"error": error}, status=status)
 
 
-def _integration_whitelist_refusal(call: Any, owner: dict[str, Any], url: str) -> str | None:
+def integration_whitelist_refusal(call: Any, owner: dict[str, Any], url: str) -> str | None:
     proxies = [u for u in use_cases(call, owner["id"]) if u.get("type") == "secure_proxy" and u.get("enabled", True)]
     if not proxies:
         return "the integration has no enabled secure proxy use case whose whitelist allows it"
@@ -210,7 +210,7 @@ async def managed_call_execute(call: Any) -> Any:
         return _call_error(call, 400, exc.code, exc.message)
     targets = [request["url"]] + ([plan["token_request"]["url"]] if "token_request" in plan else [])
     for url in targets:
-        refusal = _integration_whitelist_refusal(call, owner, url)
+        refusal = integration_whitelist_refusal(call, owner, url)
         if refusal:
             await _monitor(call, owner, record, "error", "NOT_WHITELISTED", f"{url}: {refusal}", correlation)
             raise Reject("forbidden", f"{url}: {refusal}; nothing was sent")
