@@ -92,6 +92,9 @@ def _with_plugin_options(command: Any) -> Any:
               help="Also mask this header or JSON field in the journal (Authorization, cookies and names "
                    "with token, secret, password... are always masked). Repeatable.")
 @click.option("--scenario", "scenarios", multiple=True, help="Run a scenario at start-up to preload state.")
+@click.option("--manual-time", is_flag=True,
+              help="Deferred work (webhook retries, their backoff) waits until the clock is advanced with "
+                   "PUT /__admin/clock, instead of running on the wall clock.")
 @click.option("--outbound-deny", "outbound_deny", multiple=True, metavar="HOST|CIDR",
               help="Never send webhooks or proxied calls there (a host, *.suffix, address or CIDR; repeatable, "
                    "or comma-separated). Added to the built-in refusals: the mock itself, link-local and metadata.")
@@ -103,7 +106,8 @@ def _with_plugin_options(command: Any) -> Any:
 def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int, auth: str, dynamic: bool,
           max_body_size: str, no_cors: bool, no_behaviours: bool, validate_responses: bool, latency: str | None,
           state: str | None, journal_size: int, journal_body_limit: str, journal_mask: tuple[str, ...],
-          scenarios: tuple[str, ...], outbound_deny: tuple[str, ...], outbound_allow: tuple[str, ...],
+          scenarios: tuple[str, ...], manual_time: bool, outbound_deny: tuple[str, ...],
+          outbound_allow: tuple[str, ...],
           cors_origins: tuple[str, ...], admin_token: str | None, body_timeout: float, log_level: str,
           **plugin_options: Any) -> None:
     """Serve the mock (every bundled spec unless --spec is given)."""
@@ -130,7 +134,7 @@ def serve(host: str, port: int, specs: tuple[str, ...], seed: int, workers: int,
                         journal_body_limit=journal_limit, journal_mask=list(journal_mask), options=plugin_options,
                         listen=[f"{host}:{port}"], outbound_deny=list(outbound_deny),
                         outbound_allow=list(outbound_allow) or None, cors_origins=list(cors_origins) or None,
-                        admin_token=admin_token or None, body_timeout=body_timeout)
+                        admin_token=admin_token or None, body_timeout=body_timeout, manual_time=manual_time)
     generated = config.admin_token is None and not _is_loopback(host)
     if generated:  # reachable from other machines: the admin API is never open there
         config.admin_token = secrets.token_urlsafe(24)

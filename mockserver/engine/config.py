@@ -29,6 +29,7 @@ class MockConfig:
     behaviours: bool = True  # False: stateless, no plugin is installed
     state: str | None = None  # where the store keeps state (a SQLite file); None: in memory
     validate_responses: bool = False  # check every response against the spec (a violation is a 500)
+    manual_time: bool = False  # deferred work (retries) waits for the clock to be advanced (PUT /__admin/clock)
     latency: str | None = None  # a delay (range) for every answer, e.g. "50ms..300ms"
     plugins: list[str] | None = None  # names of the plugins to install; None: every installed one
     listen: list[str] = field(default_factory=list)  # HOST:PORT the server listens on (outbound requests avoid them)

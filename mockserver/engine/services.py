@@ -68,7 +68,7 @@ class Services:
         self.journal = journal
         self.responder = responder
         self.clock = clock or Clock()
-        self.scheduler = Scheduler(self.clock)
+        self.scheduler = Scheduler(self.clock, manual=config.manual_time)
         # Where requests the mock makes for users (webhooks, proxies) may go; see outbound.py.
         self.outbound = OutboundPolicy(deny=config.outbound_deny, allow=config.outbound_allow,
                                        own=[_host_port(item) for item in config.listen])

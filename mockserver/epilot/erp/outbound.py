@@ -199,14 +199,17 @@ class OutboundDispatcher:
             return None, str(error)
         return (None if body is UNDEFINED else body), None
 
-    def _schedule(self, delivery_id: str) -> None:
+    def _schedule(self, delivery_id: str, attempt: int = 0, delay: float = 0.0) -> None:
+        """Attempt ``attempt`` of a delivery, now or after ``delay`` seconds of the app's clock (the
+        app's scheduler runs it: tests and `--manual-time` users move time instead of sleeping)."""
+        job = functools.partial(self.deliver, delivery_id, attempt)
         try:
-            loop = asyncio.get_running_loop()
+            if delay > 0:
+                self.world.scheduler.call_later(delay, job)
+            else:
+                self.world.scheduler.spawn(job)
         except RuntimeError:  # no event loop (a script driving the store directly): nothing is sent
             return
-        task = loop.create_task(self.deliver(delivery_id))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
 
     def _headers(self, delivery: dict[str, Any], body: bytes) -> dict[str, str]:
         return {"content-type": "application/json",
@@ -230,42 +233,45 @@ class OutboundDispatcher:
         values = self.store.record_get("erp_environment", integration_id) or {}
         return str(values.get("WEBHOOK_SECRET") or values.get("webhook_secret") or DEFAULT_SECRET)
 
-    async def deliver(self, delivery_id: str) -> None:
+    async def deliver(self, delivery_id: str, attempt: int = 0) -> None:
+        """One attempt of a delivery (``attempt`` counts from 0 in this round); a failure schedules the
+        next after the backoff, until the retries run out and it is dead-lettered."""
         delivery = self.store.record_get(DELIVERY_KIND, delivery_id)
         if delivery is None:
             return
-        try:
-            await self.policy.acheck(delivery["url"])
-        except OutboundRefused as exc:  # recorded with its reason, never sent (nor retried)
-            delivery.update(status="refused", error=exc.reason)
-            self.store.record_put(DELIVERY_KIND, delivery_id, delivery, parent=delivery["integration_id"])
-            self._monitor(delivery, "error", "DELIVERY_REFUSED", f"not sent: {exc.reason}")
-            log.warning("%s", exc)
-            return
-        body = dumps(delivery["payload"])
-        first = len(delivery.get("attempts") or [])
-        for attempt in range(self.retries):
-            outcome, response = await self._attempt(delivery, body, first + attempt + 1)
-            ok = response is not None and 200 <= response.status_code < 300
+        if attempt == 0:
+            try:
+                await self.policy.acheck(delivery["url"])
+            except OutboundRefused as exc:  # recorded with its reason, never sent (nor retried)
+                async with self.world.atomic():
+                    delivery.update(status="refused", error=exc.reason)
+                    self.store.record_put(DELIVERY_KIND, delivery_id, delivery, parent=delivery["integration_id"])
+                    self._monitor(delivery, "error", "DELIVERY_REFUSED", f"not sent: {exc.reason}")
+                log.warning("%s", exc)
+                return
+        number = len(delivery.get("attempts") or []) + 1
+        outcome, response = await self._attempt(delivery, dumps(delivery["payload"]), number)
+        ok = response is not None and 200 <= response.status_code < 300
+        final = not ok and attempt >= self.retries - 1
+        async with self.world.atomic():  # the delivery record may have been acknowledged meanwhile
             current = self.store.record_get(DELIVERY_KIND, delivery_id) or delivery
             current["attempts"] = [*current.get("attempts", []), outcome]
             if ok:
                 if current["status"] != "acknowledged":
                     current["status"] = "delivered" if current.get("ack_tracking") else "processed"
-                self.store.record_put(DELIVERY_KIND, delivery_id, current, parent=current["integration_id"])
-                self._monitor(current, "success", "DELIVERED", f"delivered to {current['url']}")
-                return
-            final = attempt == self.retries - 1
-            current["status"] = "failed" if final else "retrying"
+            else:
+                current["status"] = "failed" if final else "retrying"
             if final:
                 now = self.world.now()
-                current.update({"dead_lettered_at": now, "expires_at": queue._plus_days(now, 14),
+                current.update({"dead_lettered_at": now, "expires_at": queue.plus_days(now, 14),
                                 "reason": f"gave up after {self.retries} delivery attempts"})
             self.store.record_put(DELIVERY_KIND, delivery_id, current, parent=current["integration_id"])
-            if final:
+            if ok:
+                self._monitor(current, "success", "DELIVERED", f"delivered to {current['url']}")
+            elif final:
                 self._monitor(current, "error", "DELIVERY_FAILED", f"gave up after {self.retries} attempts")
-                return
-            await asyncio.sleep(self.backoff * (2 ** attempt))
+        if not ok and not final:
+            self._schedule(delivery_id, attempt + 1, self.backoff * (2 ** attempt))
 
     def redrive(self, delivery: dict[str, Any]) -> None:
         """A dead-lettered webhook delivery gets a fresh round of attempts."""
@@ -347,9 +353,11 @@ class OutboundDispatcher:
             await asyncio.wait([tail])
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for deliveries in flight (tests and shutdown)."""
+        """Wait for evaluations and delivery attempts in flight (shutdown); scheduled retries stay
+        scheduled."""
         if self.tasks:
             await asyncio.wait(list(self.tasks), timeout=timeout)
+        await self.world.scheduler.drain(timeout=timeout)
 
 
 def _awaited(results: dict[str, Any], source: str, _data: Any) -> tuple[Any, JsonataError | None]:

@@ -29,7 +29,7 @@ VISIBILITY_VARIABLE = "OUTBOUND_VISIBILITY_TIMEOUT_SECONDS"
 OPEN = ("ready", "leased")
 
 
-def _plus_days(iso: str, days: int) -> str:
+def plus_days(iso: str, days: int) -> str:
     moment = datetime.fromisoformat(iso.replace("Z", "+00:00")) + timedelta(days=days)
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -81,7 +81,7 @@ def messages(store: Any, integration_id: str) -> list[dict[str, Any]]:
 def dead_letter(world: Any, message: dict[str, Any], reason: str) -> dict[str, Any]:
     now = world.now()
     message.update({"state": "dead", "dead_lettered_at": now, "reason": reason, "lease_token": None,
-                    "expires_at": _plus_days(now, message.get("retention_days", DEFAULT_RETENTION_DAYS))})
+                    "expires_at": plus_days(now, message.get("retention_days", DEFAULT_RETENTION_DAYS))})
     world.store.record_put(MESSAGE_KIND, message["id"], message, parent=message["integration_id"])
     return message
 

@@ -12,6 +12,8 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from mockserver.engine.config import StartupError
 from mockserver.engine.loader import cache_dir
 from mockserver.engine.outbound import OutboundPolicy
 from mockserver.engine.plugin import Builder
+from mockserver.engine.scheduler import Scheduler
 from mockserver.engine.store.base import SNAPSHOT_VERSION, Store, StoreOpenError
 
 if TYPE_CHECKING:
@@ -54,6 +57,8 @@ class WorldServices:
         self.outbound: OutboundDispatcher | None = None  # created when an integration first needs it
         self.jsonata: JsonataSandbox  # where every JSONata evaluation runs (set by install_world)
         self.outbound_policy: OutboundPolicy | None = None  # where webhooks may go (the engine's policy)
+        self.scheduler = Scheduler(clock)  # the app's (install_world sets it): retries wait on it
+        self.atomic: Callable[[], AbstractAsyncContextManager[None]] = _no_lock  # the app's write lock
         # Per-app caches keyed by the store version (see behaviours/common.py).
         self.visible_cache: dict[Any, Any] = {}
         self.page_cache: dict[Any, Any] = {}
@@ -110,6 +115,11 @@ class WorldServices:
         for login in self.store.record_list(LOGIN_KIND):
             self.register_login(login["token"], login["portal_user_id"], login.get("contact_id"), login["email"],
                                 login["name"], login.get("portal_id"), persist=False)
+
+
+@asynccontextmanager
+async def _no_lock() -> AsyncIterator[None]:
+    yield
 
 
 def _relation_ids(value: Any) -> list[str]:
@@ -204,6 +214,8 @@ def install_world(builder: Builder) -> WorldServices:
                                    workers=int(builder.option("jsonata_workers")))
     builder.on_shutdown(world.jsonata.aclose)
     world.outbound_policy = builder.services.outbound
+    world.scheduler = builder.scheduler
+    world.atomic = builder.services.atomic
     builder.provide(WorldServices, world)
     builder.token_fallback(world.login_for)
 
