@@ -231,8 +231,8 @@ def _compare(op: str, actual: Any, bound: Any) -> bool:
             "eq": actual == bound}[op]
 
 
-_TYPES = {"string": str, "number": (int, float), "integer": int, "boolean": bool, "array": list, "object": dict,
-          "null": type(None)}
+_TYPES: dict[str, Any] = {"string": str, "number": (int, float), "integer": int, "boolean": bool, "array": list,
+                          "object": dict, "null": type(None)}
 
 
 def check(assertion: dict[str, Any], value: Any) -> str | None:

@@ -85,8 +85,8 @@ def _body(s: _Schemas, op: dict[str, Any]) -> tuple[bool, Any]:
     body = s.resolve(op.get("requestBody"))
     if not isinstance(body, dict):
         return False, None
-    media = body.get("content") or {}
-    chosen = media.get("application/json") or next(iter(media.values()), {})
+    media: dict[str, Any] = body.get("content") or {}
+    chosen: Any = media.get("application/json") or next(iter(media.values()), {})
     return bool(body.get("required")), (chosen or {}).get("schema")
 
 
@@ -95,8 +95,8 @@ def _success(s: _Schemas, op: dict[str, Any]) -> dict[str, Any]:
     for code, response in (op.get("responses") or {}).items():
         if str(code).startswith("2"):
             response = s.resolve(response) or {}
-            media = response.get("content") or {}
-            chosen = media.get("application/json") or next(iter(media.values()), {})
+            media: dict[str, Any] = response.get("content") or {}
+            chosen: Any = media.get("application/json") or next(iter(media.values()), {})
             out[str(code)] = (chosen or {}).get("schema")
     return out
 

@@ -85,9 +85,9 @@ def load_scenario(path: str) -> dict[str, Any]:
     errors = sorted(validator.iter_errors(doc), key=lambda e: len(list(e.instance_path)))
     if errors:
         error = errors[0]
-        where = list(error.instance_path)
-        line = _line_of(composed, where)
-        pointer = "/".join(str(p) for p in where) or "(top level)"
+        steps = list(error.instance_path)
+        line = _line_of(composed, steps)
+        pointer = "/".join(str(p) for p in steps) or "(top level)"
         raise ScenarioError(f"{path}:{line}: {pointer}: {error.message}")
     return doc
 
@@ -102,8 +102,8 @@ def _lookup(expression: str, scope: dict[str, Any]) -> Any:
         if isinstance(base, bool) or not isinstance(base, (int, float)):
             raise ScenarioError(f"'{{{{ {expression} }}}}': {arith.group(1)} is not a number")
         number = float(arith.group(3)) if "." in arith.group(3) else int(arith.group(3))
-        value = base + number if arith.group(2) == "+" else base - number
-        return int(value) if isinstance(value, float) and value.is_integer() else value
+        total = base + number if arith.group(2) == "+" else base - number
+        return int(total) if isinstance(total, float) and total.is_integer() else total
     if expression == "$uuid":
         return str(uuid.uuid4())
     if expression == "$now":

@@ -135,16 +135,18 @@ class _Target:
         from starlette.testclient import TestClient
 
         self.base_url = base_url
-        self.client = TestClient(app) if app is not None else httpx.Client(base_url=base_url, timeout=30,
-                                                                               follow_redirects=False)
+        self.client: Any = TestClient(app) if app is not None else httpx.Client(base_url=base_url or "", timeout=30,
+                                                                                    follow_redirects=False)
 
     def send(self, method: str, url: str, headers: dict[str, str], body: Any,
              timeout: float | None = None) -> tuple[int, str, Any, dict]:
         content = None if body is None else orjson.dumps(body)
         if content is not None:
             headers = {"content-type": "application/json", **headers}
-        extra = {"timeout": timeout} if timeout is not None and self.base_url else {}
-        r = self.client.request(method, url, headers=headers, content=content, **extra)
+        if timeout is not None and self.base_url:  # the in-process client has no timeouts
+            r = self.client.request(method, url, headers=headers, content=content, timeout=timeout)
+        else:
+            r = self.client.request(method, url, headers=headers, content=content)
         ctype = r.headers.get("content-type", "")
         parsed: Any = r.text
         if "json" in ctype and r.content:

@@ -105,8 +105,9 @@ def probe_mock_info(base_url: str, timeout: float = 3.0) -> MockInfo | None:
     out: dict[str, str] = {}
     for item in tokens:
         out.setdefault(item.get("kind", ""), item.get("token", ""))
-    variables = data.get("variables") if isinstance(data.get("variables"), dict) else {}
-    return MockInfo(out, str(variables.get("org_id") or ""))
+    variables = data.get("variables")
+    org_id = variables.get("org_id") if isinstance(variables, dict) else None
+    return MockInfo(out, str(org_id or ""))
 
 
 def probe_mock(base_url: str, timeout: float = 3.0) -> dict[str, str] | None:

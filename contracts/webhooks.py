@@ -53,8 +53,8 @@ class WebhookReceiver:
         if self.on_delivery is not None:
             self.on_delivery(delivery)
         content = orjson.dumps(payload)
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
+        answer = [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": answer})
         await send({"type": "http.response.body", "body": content})
 
     def wait(self, predicate: Any, timeout: float) -> dict[str, Any] | None:

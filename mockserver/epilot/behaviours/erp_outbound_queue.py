@@ -89,7 +89,7 @@ def unblock_outbound_stream(call: Any) -> Any:
 def get_outbound_status(call: Any) -> Any:
     owner = integration(call)
     records = use_cases(call, owner["id"])
-    by_slug = {u.get("slug"): u for u in records}
+    by_slug = {str(u.get("slug")): u for u in records}
     return call.json({"useCases": [_status(call, owner, u, by_slug) for u in records if u.get("type") == "outbound"]})
 
 

@@ -559,7 +559,7 @@ class _ReadingMapping:
             update["mode"] = "delete" if self.mode == "delete" else "upsert"
             result.meter_readings_updates.append(update)
             if self.mode == "upsert-prune-scope" and isinstance(attributes.get("external_id"), str):
-                refs = {key: update[key] for key in ("meter", "meter_counter") if key in update}
+                refs: dict[str, Any] = {key: update[key] for key in ("meter", "meter_counter") if key in update}
                 key = orjson.dumps(refs, option=orjson.OPT_SORT_KEYS)
                 group = prune.setdefault(key, {**refs, "keep_external_ids": []})
                 group["keep_external_ids"].append(attributes["external_id"])

@@ -74,9 +74,13 @@ def baseline(records: list[dict[str, Any]], level: str, now: datetime, fallback:
             hourly[(*slot, day)] += 1
     series = {slot: [hourly[(*slot, day)] for day in sorted(days)] for slot, days in hours.items()}
     values = [v for counts in series.values() for v in counts]
-    median = statistics.median(values) if values else None
-    mad = statistics.median([abs(v - median) for v in values]) if values else None
-    upper = max(fallback, median + 3 * mad) if median is not None and mad is not None else fallback
+    median: float | None = None
+    mad: float | None = None
+    upper = fallback
+    if values:
+        median = statistics.median(values)
+        mad = statistics.median([abs(v - median) for v in values])
+        upper = max(fallback, median + 3 * mad)
     return {"is_mature": first is not None and now - first >= timedelta(days=7), "computed_at": iso(now),
             "median": median, "mad": mad, "upper": upper,
             "buckets": [{"dow": dow, "hour": hour, "median": statistics.median(counts),
@@ -100,7 +104,7 @@ def _alerting(rule: dict[str, Any], recent: list[dict[str, Any]], everything: li
     if kind == "warning_threshold":
         return counts["warning"] >= threshold, {**context, "threshold": threshold}
     if kind == "success_rate_drop":
-        limit = rule.get("threshold") if isinstance(rule.get("threshold"), (int, float)) else 90
+        limit = float(rule["threshold"]) if isinstance(rule.get("threshold"), (int, float)) else 90.0
         enough = len(recent) >= max(1, int(rule.get("minSampleSize") or 1))
         rate = 100.0 * counts["success"] / len(recent) if recent else 100.0
         return enough and rate < limit, {**context, "success_rate": round(rate, 2), "threshold": limit}

@@ -37,7 +37,7 @@ def _page(items: list[dict[str, Any]], cursor_key: str, cursor: dict[str, Any], 
 
 def inbound_event(event: dict[str, Any], org_id: str) -> dict[str, Any]:
     """An ``erp_event`` record as an InboundMonitoringEvent."""
-    status = "warning" if event.get("level") == "warning" else _INBOUND_STATUS.get(event.get("status"), "error")
+    status = "warning" if event.get("level") == "warning" else _INBOUND_STATUS.get(str(event.get("status")), "error")
     out: dict[str, Any] = {
         "org_id": org_id, "event_id": event["event_id"], "correlation_id": event.get("correlation_id"),
         "integration_id": event.get("integration_id"), "use_case_id": event.get("use_case_id"),

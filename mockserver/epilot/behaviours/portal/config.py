@@ -71,7 +71,8 @@ def as_v2(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_config(call: Any, portal_id: str, changes: dict[str, Any], existing: dict[str, Any] | None) -> dict:
-    doc = copy.deepcopy(existing) if existing else {"portal_id": portal_id, "organization_id": c.world(call).org_id}
+    doc: dict[str, Any] = copy.deepcopy(existing) if existing else {"portal_id": portal_id,
+                                                                    "organization_id": c.world(call).org_id}
     for key, value in changes.items():
         if key not in ("portal_id", "organization_id", "id"):
             doc[key] = value

@@ -68,9 +68,10 @@ def buckets(start: datetime, end: datetime, interval: str) -> list[tuple[datetim
 def series(call: Any, meter: dict[str, Any], start: datetime, end: datetime,
            interval: str) -> list[tuple[dict[str, Any] | None, datetime, float]]:
     """(counter, interval start, consumption) for every interval with readings around it."""
-    out = []
+    out: list[tuple[dict[str, Any] | None, datetime, float]] = []
     spans = buckets(start, end, interval)
-    for counter in counters_of(call, meter) or [None]:
+    counters: list[dict[str, Any] | None] = list(counters_of(call, meter)) or [None]
+    for counter in counters:
         readings = [r for r in readings_of(call, meter["_id"], counter["_id"] if counter else None)
                     if r.get("timestamp")]
         pairs = []

@@ -52,7 +52,8 @@ def _rules_hold(call: Any, link: dict[str, Any], contact: dict[str, Any]) -> boo
         if not isinstance(rule, dict) or not rule.get("entity"):
             continue
         related = c.related(call, contact, rule["entity"])
-        if not any(str(e.get(rule.get("attribute"), "")) == str(rule.get("attribute_value")) for e in related):
+        attribute = str(rule.get("attribute"))
+        if not any(str(e.get(attribute, "")) == str(rule.get("attribute_value")) for e in related):
             return False
     return True
 

@@ -132,7 +132,8 @@ def get_allowed_range(call: Any) -> Any:
     meter = c.load(call, call.params["meter_id"], "meter")
     at = parse_time(call.params["timestamp"]) if call.params.get("timestamp") else c.world(call).clock.now()
     ranges = []
-    for counter in counters_of(call, meter) or [None]:
+    counters: list[dict[str, Any] | None] = list(counters_of(call, meter)) or [None]
+    for counter in counters:
         counter_id = counter["_id"] if counter else None
         low, high, _ = allowed_range(counter, readings_of(call, meter["_id"], counter_id), at)
         item: dict[str, Any] = {"min_value": _number(low)}

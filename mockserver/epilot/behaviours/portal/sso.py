@@ -80,7 +80,8 @@ def sso_callback(call: Any) -> Any:
     if call.params.get("domain"):
         portal = portal_by(call, domain=call.params["domain"])
     else:
-        portal = next((p for p in portals(call) if p.get("identity_providers")), None) or portal_of_call(call)
+        with_sso = [p for p in portals(call) if p.get("identity_providers")]
+        portal = with_sso[0] if with_sso else portal_of_call(call)
     provider = provider_of(portal, body.get("provider_slug"))
     w = c.world(call)
     identity = {**_identity(body["code"]), "portal_id": portal["portal_id"], "provider_slug": provider.get("slug"),

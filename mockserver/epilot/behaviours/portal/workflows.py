@@ -25,7 +25,7 @@ TEMPLATES: dict[str, tuple[str, list[str], dict[str, int]]] = {
     "opportunity": ("Anfrage bearbeiten", ["Anfrage sichten", "Angebot erstellen", "Rückmeldung des Kunden"],
                     {"open": 1, "in_progress": 2, "closed": 3, "won": 3, "lost": 3}),
 }
-GENERIC = ("Bearbeitung", ["Eingang", "Prüfung", "Abschluss"], {})
+GENERIC: tuple[str, list[str], dict[str, int]] = ("Bearbeitung", ["Eingang", "Prüfung", "Abschluss"], {})
 
 
 def workflow_id(entity: dict[str, Any]) -> str:
