@@ -76,6 +76,15 @@ class Catalog:
             raw = self._snapshots[entity["_id"]] = orjson.dumps(entity)
         return orjson.loads(raw)
 
+    def entities(self) -> list[Entity]:
+        """Every catalog entity: taxes, products, prices (composite prices' components too), coupons."""
+        prices: dict[str, Entity] = {}
+        every = [p for kind in self.tariffs.values() for t in kind for p in t.prices] + list(self.hardware.values())
+        for price in every:
+            for part in (price, *price.components):
+                prices.setdefault(part.id, part.entity)
+        return [*self.taxes.values(), *self.products, *prices.values(), *self.coupons.values()]
+
     def set_promo_uses(self, uses: int) -> None:
         """Record how often the WILLKOMMEN code was redeemed on the generated orders."""
         self.coupons["promo"]["promo_codes"][0]["uses"] = uses

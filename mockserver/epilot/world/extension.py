@@ -129,14 +129,16 @@ def _relation_ids(value: Any) -> list[str]:
 
 
 def _world_cache(seed: int, size: str) -> Path:
-    """Where a seeded world is cached, keyed by seed, size, the generator's own source and the
-    version of Faker it draws from (another Faker, another world)."""
+    """Where a seeded world is cached, keyed by seed, size, the generator's own source, the pricing
+    engine's (it prices the world's orders) and the version of Faker it draws from (another Faker,
+    another world)."""
     try:
         faker_version = version("faker")
     except PackageNotFoundError:  # pragma: no cover - faker is a dependency
         faker_version = "?"
     digest = hashlib.sha1(f"{seed}|{size}|{SNAPSHOT_VERSION}|faker={faker_version}".encode())
-    for source in sorted(Path(__file__).parent.glob("*.py")):
+    here = Path(__file__).parent
+    for source in [*sorted(here.glob("*.py")), *sorted((here.parent / "pricing").glob("*.py"))]:
         digest.update(source.read_bytes())
     return cache_dir() / f"world-{digest.hexdigest()[:20]}.sqlite"
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from .catalog import Catalog, Tariff
 from .context import WorldContext, link_both, relation
 from .customer_profile import Customer
-from .line_items import LineItems
+from .line_items import LineItems, PricedCarts, yearly_total
 from .metering import Supply
 from .model import Entity
 from .organization import Organization
@@ -30,21 +29,27 @@ class Sales:
         self.org = org
         self.products = {p["_id"]: p for p in catalog.products}
         self.promo_uses = 0
+        self.carts = PricedCarts(catalog)
 
     def tariff_order(self, customer: Customer, tariff: Tariff, supply: Supply, created: datetime, status: str,
                      via_journey: bool, start: datetime) -> tuple[Entity, int]:
         """The order a supply contract was created from, and its yearly gross cost in cents."""
-        items = LineItems(self.catalog)
-        high = round(supply.annual_kwh * supply.high_tariff_share) if supply.high_tariff_share is not None else None
-        consumption = {"energy": supply.annual_kwh, "energy_ht": high,
-                       "energy_nt": supply.annual_kwh - high if high is not None else None}
+        items = LineItems(self.catalog, self.carts)
+        # Ordered at the consumption the customer estimated in the journey: the yearly kWh in
+        # hundreds (the meters then measure what they really use). Equal estimates make equal carts.
+        estimate = max(100, round(supply.annual_kwh, -2))
+        share = supply.high_tariff_share
+        consumption = {"energy": estimate}
+        if share is not None:
+            high = int(round(estimate * share, -2))
+            consumption.update(energy_ht=high, energy_nt=estimate - high)
         first = None
         for price in tariff.prices:
             if price.components:
-                mappings = {c.id: Decimal(consumption[c.role]) for c in price.components if c.role in consumption}
+                mappings = {c.id: consumption[c.role] for c in price.components if c.role in consumption}
                 item = items.add_composite(price, mappings)
             elif price.role in consumption:
-                item = items.add(price, 1, Decimal(consumption[price.role]))
+                item = items.add(price, 1, consumption[price.role])
             else:
                 item = items.add(price, 1)
             first = first or item
@@ -54,23 +59,20 @@ class Sales:
         promo = roll < 0.1
         coupon = self.catalog.coupons["promo" if promo else "cashback"]
         if first is not None and roll < 0.25 and first["price_id"] in _price_ids(coupon):
-            items.apply_cashback(first, coupon)
+            items.apply_coupon(first, coupon)
             if promo:
                 self.promo_uses += 1
-                extra["redeemed_promos"] = [{"code": "WILLKOMMEN", "coupons": [self.catalog.snapshot(coupon)]}]
+                items.redeem("WILLKOMMEN", coupon)
         journey = self.org.journeys.get(tariff.kind) if via_journey else None
         order = self.order(customer, items, created, status, journey, extra)
         if journey is not None:
             self.submission(customer, journey, created, order, {
-                "postal_code": customer.address["postal_code"], "consumption_kwh": supply.annual_kwh,
+                "postal_code": customer.address["postal_code"], "consumption_kwh": estimate,
                 "product": tariff.name})
-        by_period = items.totals.by_recurrence
-        yearly = sum(g["total"] * (12 if period == "monthly" else 1)
-                     for (kind, period), g in by_period.items() if kind == "recurring")
-        return order, yearly
+        return order, yearly_total(order)
 
     def hardware_order(self, customer: Customer, kind: str, created: datetime, status: str) -> Entity:
-        items = LineItems(self.catalog)
+        items = LineItems(self.catalog, self.carts)
         hardware = self.catalog.hardware
         if kind == "solar":
             items.add(hardware["pv"])
@@ -78,7 +80,7 @@ class Sales:
                 items.add(hardware["battery"])
         else:
             items.add(hardware["wallbox"])
-            items.add(hardware["wallbox_installation"], 1, Decimal(self.ctx.rng.choice((6, 8, 12, 18, 30))),
+            items.add(hardware["wallbox_installation"], 1, self.ctx.rng.choice((6, 8, 12, 18, 30)),
                       frequency_unit="one_time")
         extra: dict[str, Any] = {}
         if status == "quote":
@@ -94,12 +96,14 @@ class Sales:
         else:
             source = {"title": "manual", "href": None}
         products: dict[str, Entity] = {}
-        for item in items.items:
-            products.setdefault(item["product_id"], self.products[item["product_id"]])
+        for line in items.lines:
+            products.setdefault(line["product_id"], self.products[line["product_id"]])
+        amounts = items.order_amounts()
+        if items.redeemed_promos:
+            amounts["redeemed_promos"] = items.redeemed_promos
         attributes: dict[str, Any] = {
             "order_number": number, "status": status, "source": source,
-            "source_type": "journey" if journey is not None else "manual", "currency": "EUR",
-            **items.order_amounts(),
+            "source_type": "journey" if journey is not None else "manual", **amounts,
             "billing_contact": relation(customer.contact),
             "billing_first_name": customer.first_name, "billing_last_name": customer.last_name,
             "billing_email": customer.email, "billing_phone": customer.phone,
