@@ -78,6 +78,21 @@ def test_prices_and_costs_come_from_the_contracts_tariff(mock):
         assert cost["unit_amount"] == int((expected * 100).quantize(Decimal(1), rounding="ROUND_HALF_UP"))
 
 
+def test_prices_of_a_composite_tariff_come_from_its_energy_component(mock):
+    contracts = mock.get("/v2/portal/contract", headers=PORTAL).json()["data"]
+    composite = None
+    for contract in contracts:
+        order = mock.get(f"/v2/portal/contract/{contract['_id']}", headers=PORTAL).json()["orders"][0]
+        composite = next((i for i in order["line_items"] if i.get("is_composite_price")), None)
+        if composite is not None:
+            break
+    assert composite is not None, "the demo customer has a composite tariff (Ökostrom Flex)"
+    energy = next(i for i in composite["item_components"] if i["_price"]["unit"] == "kwh")
+    params = {**RANGE, "context_entities": [_context(contract)]}
+    prices = mock.get("/v2/portal/prices", params=params, headers=PORTAL).json()["prices"]
+    assert {p["unit_amount_decimal"] for p in prices} == {energy["unit_amount_decimal"]} != {"0"}
+
+
 def test_billing_event_filters_are_date_times(mock):
     everything = mock.get("/v2/portal/billing/events?size=100", headers=PORTAL).json()["results"]
     cut = sorted(e["due_date"] for e in everything)[len(everything) // 2]

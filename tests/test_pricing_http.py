@@ -161,3 +161,57 @@ def test_compute_orders_checkout_and_portal_show_the_same_figures(fresh_client: 
     # the catalogue cart's order relates the prices and the product it was priced from
     assert {r["entity_id"] for r in checkout["prices"]["$relation"]} == {i["price_id"] for i in items}
     assert checkout["products"]["$relation"][0]["entity_id"] == items[0]["product_id"]
+
+
+def test_a_portal_order_update_reprices_like_compute(fresh_client: Any) -> None:
+    """updateOrder prices new line items and promo codes as compute does; amounts sent with them are
+    not taken; a change that leaves the pricing alone leaves the figures alone; an unknown id is a 400
+    that changes nothing."""
+    client = fresh_client
+    order = client.get("/v2/portal/order", headers=PORTAL).json()["data"][0]
+    url = f"/v2/portal/order/{order['_id']}"
+    promo = client.post("/v1/public/validate-promo-codes", json={"promo_codes": ["WILLKOMMEN"]},
+                        headers={**PUBLIC, **ORG}).json()["matched_coupons"][0]
+    items = [{**item, "pricing_model": "per_unit"} for item in catalog_cart(client)]  # the portal's schema wants it
+    items[0]["coupon_ids"] = [promo["_id"]]
+    body = {"line_items": items, "redeemed_promos": [{"code": "WILLKOMMEN", "coupons": [promo]}]}
+    computed = client.post("/v1/pricing:compute", json=body, headers=ORG).json()
+    assert computed["total_details"]["breakdown"]["cashbacks"]  # the redeemed code unlocks the cashback
+    assert _figures(computed) != _figures(order)
+
+    updated = client.patch(url, json=body, headers=PORTAL)
+    assert updated.status_code == 200, updated.text
+    stored = updated.json()["data"]
+    assert _figures(stored) == _figures(computed) and stored["line_items"] == computed["items"]
+    assert stored["redeemed_promos"] == body["redeemed_promos"]
+    assert {r["entity_id"] for r in stored["prices"]["$relation"]} == {i["price_id"] for i in items}
+    shown = client.get(url, headers=PORTAL).json()["entity"]
+    assert _figures(shown) == _figures(computed) and shown["line_items"] == computed["items"]
+
+    forged = client.patch(url, json={"amount_total": 1, "amount_tax": 0}, headers=PORTAL).json()["data"]
+    assert _figures(forged) == _figures(computed)
+    without = client.patch(url, json={"redeemed_promos": []}, headers=PORTAL).json()["data"]
+    plain = client.post("/v1/pricing:compute", json={"line_items": without["line_items"]}, headers=ORG).json()
+    assert not without["total_details"]["breakdown"]["cashbacks"] and _figures(without) == _figures(plain)
+    tagged = client.patch(url, json={"_tags": ["portal"]}, headers=PORTAL).json()["data"]
+    assert tagged["_tags"] == ["portal"] and _figures(tagged) == _figures(plain)
+
+    unknown = [{"price_id": "no-such-price", "quantity": 1, "pricing_model": "per_unit"}]
+    refused = client.patch(url, json={"line_items": unknown}, headers=PORTAL)
+    assert refused.status_code == 400 and "no-such-price" in refused.json()["message"]
+    assert client.get(url, headers=PORTAL).json()["entity"]["line_items"] == without["line_items"]
+
+
+def test_signed_answers_are_stamped_by_the_app_clock(fresh_client: Any) -> None:
+    """Spot market averages and GetAG answers carry ``_meta.timestamp``: the app's clock, which
+    ``PUT /__admin/clock`` sets, not the wall clock."""
+    client = fresh_client
+    assert client.put("/__admin/clock", json={"now": "2027-03-01T08:00:00Z"}).status_code == 200
+    pinned = 1_803_888_000_000  # 2027-03-01T08:00:00Z in epoch milliseconds
+    params = {"market": "day_ahead", "bidding_zone": "DE-LU", "from": "2025-01-01", "to": "2025-01-02"}
+    average = client.get("/v1/public/averageMarketPrice", params=params, headers=ORG).json()
+    body = {"type": "power", "postal_code": "50670", "consumption": 3500}
+    grid = client.post("/v1/public/integration/getag/compute-price", json=body, headers=EPILOT_ORG).json()
+    providers = client.post("/v1/public/integration/getag/providers:search", json={"postal_code": "50670",
+                            "type": "power"}, headers=EPILOT_ORG).json()
+    assert average["_meta"]["timestamp"] == grid["_meta"]["timestamp"] == providers[0]["_meta"]["timestamp"] == pinned

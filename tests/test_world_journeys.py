@@ -113,6 +113,22 @@ def test_the_same_seed_gives_the_same_world():
     assert export(5) != export(6)
 
 
+def test_the_world_cache_is_keyed_by_the_generator_and_the_pricing_engine(monkeypatch):
+    """A changed generator or pricing engine (it prices the world's orders) is another cached world."""
+    from pathlib import Path
+
+    from mockserver.epilot.world import extension
+
+    before = extension._world_cache(0, "small")
+    package = Path(extension.__file__).parent.parent
+    real = Path.read_bytes
+    for changed in (package / "world" / "sales.py", package / "pricing" / "engine.py"):
+        with monkeypatch.context() as m:
+            m.setattr(Path, "read_bytes", lambda self, changed=changed: real(self) + (b"#" if self == changed else b""))
+            assert extension._world_cache(0, "small") != before, changed
+    assert extension._world_cache(0, "small") == before
+
+
 def test_bad_world_size_is_a_startup_error():
     with pytest.raises(StartupError, match="--world-size"):
         create_app(MockConfig(options={"world_size": "gigantic"}))

@@ -1,8 +1,9 @@
 """Pricing API behaviours: price computation, orders and checkout in the world, the catalog,
 promo codes, availability, spot market prices and external integrations.
 
-Prices are computed by ``mockserver.pricing`` (epilot's pricing semantics, fixed-point). Line items
-are priced from their embedded snapshots, or from the world's catalogue by id.
+Prices are computed by ``mockserver.epilot.pricing`` (epilot's pricing library's rules and
+arithmetic). Line items are priced from their embedded snapshots, or from the world's catalogue by
+id; every order write prices through :func:`.pricing_store.priced_order`.
 """
 
 from __future__ import annotations
@@ -18,19 +19,17 @@ from mockserver.engine.store.base import Query
 
 from ..pricing import (
     CatalogQueryError,
-    PricingInputError,
-    UnknownCatalogIdError,
     average_market_price,
     compute_pricing_details,
     historic_market_prices,
     matches,
     parse_catalog_query,
-    price_order_payload,
+    sort_entities,
 )
 from ..pricing import parse_sort as parse_catalog_sort
-from ..pricing.catalog_query import sort_entities
 from . import BehaviourSet
 from . import common as c
+from .pricing_store import StoreCatalog, catalog_relations, org_known, priced, priced_order
 
 behaviours = BehaviourSet("pricing")
 AVAILABILITY_KIND = "availability_file"  # records: a product's availability rules as CSV text
@@ -38,56 +37,13 @@ CREDENTIALS_KIND = "integration_credentials"
 AVAILABILITY_COLUMNS = ("postal_code", "city", "street", "street_number", "start_date", "end_date")
 
 
-class StoreCatalog:
-    """The pricing engine's catalogue lookups, against the world."""
-
-    def __init__(self, call: Any, org_known: bool = True) -> None:
-        self.store = c.store(call)
-        self.org_known = org_known
-
-    def _get(self, schema: str, entity_id: str) -> dict[str, Any] | None:
-        if not self.org_known:
-            return None
-        entity = self.store.get(entity_id)
-        return entity if entity is not None and entity.get("_schema") == schema else None
-
-    def price(self, entity_id: str) -> dict[str, Any] | None:
-        return self._get("price", entity_id)
-
-    def product(self, entity_id: str) -> dict[str, Any] | None:
-        return self._get("product", entity_id)
-
-    def coupon(self, entity_id: str) -> dict[str, Any] | None:
-        return self._get("coupon", entity_id)
-
-    def tax(self, entity_id: str) -> dict[str, Any] | None:
-        return self._get("tax", entity_id)
-
-
-def _org_known(call: Any, header: str = "X-Ivy-Org-ID") -> bool:
-    """Public operations name the organisation in a header; only the world's org has a catalogue."""
-    org = call.headers.get(header)
-    return org is None or org == c.world(call).org_id
-
-
-def _priced(fn: Any, *args: Any, missing: str = "unknown_reference", **kwargs: Any) -> Any:
-    """``fn``'s result; an unknown catalogue id is a ``missing`` error (404 where the operation
-    documents it, else 400), input the price engine cannot price a 400."""
-    try:
-        return fn(*args, **kwargs)
-    except UnknownCatalogIdError as exc:
-        raise Reject(missing, str(exc)) from None
-    except PricingInputError as exc:
-        raise Reject("bad_request", str(exc)) from None
-
-
 # -- compute, orders, checkout --------------------------------------------------------------------
 
 @behaviours("$calculatePricingDetails", reads_only=True)
 def calculate_pricing_details(call: Any) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
-    result = _priced(compute_pricing_details, body.get("line_items") or [],
-                     redeemed_promos=body.get("redeemed_promos"), catalog=StoreCatalog(call))
+    result = priced(compute_pricing_details, body.get("line_items") or [],
+                    redeemed_promos=body.get("redeemed_promos"), catalog=StoreCatalog(call))
     return call.json(result)
 
 
@@ -95,10 +51,10 @@ def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
                       missing: str = "unknown_reference") -> tuple[dict, dict | None]:
     """The order's attributes, priced. ``missing``: the error kind for ids in the payload that name
     nothing (a 400 where a 404 would say that the addressed order does not exist)."""
-    priced = _priced(price_order_payload, payload, catalog=catalog, missing=missing)
+    pricing = priced_order(call, payload, catalog=catalog, missing=missing)
     attributes = {k: v for k, v in payload.items()
                   if k not in ("contact", "line_items", "payment_method", "billing_address", "delivery_address")}
-    attributes.update(priced)
+    attributes.update(pricing)
     for key in ("billing_address", "delivery_address"):
         if isinstance(payload.get(key), list):
             attributes[key] = [_address(a) for a in payload[key] if isinstance(a, dict)]
@@ -107,7 +63,7 @@ def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
         attributes["payment_method"] = methods
     attributes.setdefault("status", "draft")
     attributes["_org_id"] = c.world(call).org_id
-    _catalog_relations(call, attributes, priced["line_items"])
+    catalog_relations(call, attributes, pricing["line_items"])
     contact = None
     if payload.get("contact"):
         contact = c.store(call).get(payload["contact"])
@@ -120,27 +76,6 @@ def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
 def _address(address: dict[str, Any]) -> dict[str, Any]:
     """An order address as stored: null fields are absent fields."""
     return {k: v for k, v in address.items() if v is not None}
-
-
-def _catalog_relations(call: Any, attributes: dict[str, Any], items: list[dict[str, Any]]) -> None:
-    """The order's products, prices and coupons relations: the catalogue entities its line items use."""
-    wanted: dict[str, list[str]] = {"products": [], "prices": [], "coupons": []}
-    for item in items:
-        for part in [item, *(item.get("item_components") or [])]:
-            if not isinstance(part, dict):
-                continue
-            price = part.get("_price") if isinstance(part.get("_price"), dict) else {}
-            wanted["prices"].append(str(part.get("price_id") or price.get("_id") or ""))
-            wanted["products"].append(str(part.get("product_id") or ""))
-            wanted["coupons"].extend(str(cp.get("_id") or "") for cp in part.get("_coupons") or []
-                                     if isinstance(cp, dict))
-    found = c.store(call).get_many(sorted({i for ids in wanted.values() for i in ids if i}))
-    schema_of = {"products": "product", "prices": "price", "coupons": "coupon"}
-    for attribute, ids in wanted.items():
-        targets = [found[i] for i in dict.fromkeys(ids)
-                   if i in found and found[i].get("_schema") == schema_of[attribute]]
-        if targets:
-            attributes[attribute] = {"$relation": [{"entity_id": t["_id"]} for t in targets]}
 
 
 PAYMENT_TYPES = {"payment_sepa": "payment_sepa", "sepa": "payment_sepa", "iban": "IBAN", "payment_invoice":
@@ -226,7 +161,7 @@ def checkout_cart(call: Any) -> Any:
         payload["payment_method"] = [cart["payment_method"]]
     if cart.get("tags"):
         payload["_tags"] = cart["tags"]
-    catalog = StoreCatalog(call, _org_known(call))
+    catalog = StoreCatalog(call, org_known(call))
     payload["contact"] = _contact_for_checkout(call, customer)
     if payload["contact"] is None:
         payload.pop("contact")
@@ -245,8 +180,8 @@ def _contact_for_checkout(call: Any, customer: dict[str, Any]) -> str | None:
 
 # -- catalog and promo codes ------------------------------------------------------------------------
 
-def _catalog_entities(call: Any, org_known: bool) -> list[dict[str, Any]]:
-    if not org_known:
+def _catalog_entities(call: Any, known: bool) -> list[dict[str, Any]]:
+    if not known:
         return []
     page = c.store(call).query(Query(schemas=("product", "price", "coupon"), limit=100_000,
                                      sort=(("_created_at", False),)))
@@ -260,14 +195,14 @@ def _whole(value: Any, default: int) -> int:
     return max(0, min(int(value), 1_000_000))
 
 
-def _search_catalog(call: Any, org_known: bool) -> Any:
+def _search_catalog(call: Any, known: bool) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     try:
         node = parse_catalog_query(body.get("q") or "")
         keys = parse_catalog_sort(body["sort"]) if body.get("sort") else []
     except CatalogQueryError as exc:
         raise Reject("bad_request", f"invalid catalog query: {exc}") from None
-    found = [e for e in _catalog_entities(call, org_known) if matches(node, e)]
+    found = [e for e in _catalog_entities(call, known) if matches(node, e)]
     if keys:
         found = sort_entities(found, keys)
     offset, size = _whole(body.get("from"), 0), _whole(body.get("size"), 50)
@@ -281,7 +216,7 @@ def _search_catalog(call: Any, org_known: bool) -> Any:
 
 @behaviours("$searchCatalog", reads_only=True)
 def search_catalog(call: Any) -> Any:
-    return _search_catalog(call, _org_known(call))
+    return _search_catalog(call, org_known(call))
 
 
 @behaviours("$privateSearchCatalog", reads_only=True)
@@ -294,7 +229,7 @@ def validate_promo_codes(call: Any) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     codes = {str(code).strip().lower() for code in body.get("promo_codes") or []}
     wanted = set(body.get("coupon_ids") or [])
-    coupons = c.store(call).query(Query(schemas=("coupon",), limit=10_000)).items if _org_known(call) else []
+    coupons = c.store(call).query(Query(schemas=("coupon",), limit=10_000)).items if org_known(call) else []
     matched = [cp for cp in coupons if cp.get("active", True)
                and (not wanted or cp["_id"] in wanted)
                and any(str(p.get("code", "")).lower() in codes for p in cp.get("promo_codes") or []
@@ -367,9 +302,9 @@ def availability_check(call: Any) -> Any:
     location = body["filters"].get("location") or {}
     on = body["filters"].get("available_date")
     results, ok = [], []
-    org_known = _org_known(call)
+    known = org_known(call)
     for product_id in body["products"]:
-        product = c.store(call).get(product_id) if org_known else None
+        product = c.store(call).get(product_id) if known else None
         if product is None or product.get("_schema") != "product":
             results.append({"product_id": product_id, "matching_hits": 0, "available": False,
                             "reason": "unknown product"})
@@ -394,15 +329,13 @@ def validate_availability_file(call: Any) -> Any:
 # -- spot market ------------------------------------------------------------------------------------
 
 def _market_meta(call: Any) -> dict[str, Any]:
-    import time
-
-    return {"signature": f"mock-{c.world(call).org_id}", "timestamp": int(time.time() * 1000)}
+    return {"signature": f"mock-{c.world(call).org_id}", "timestamp": int(c.world(call).clock.time() * 1000)}
 
 
 @behaviours("$historicMarketPrices")
 def historic_prices(call: Any) -> Any:
     p = call.params
-    prices = _priced(historic_market_prices, market=p["market"], bidding_zone=p["bidding_zone"],
+    prices = priced(historic_market_prices, market=p["market"], bidding_zone=p["bidding_zone"],
                      frequency=p["frequency"], start=p["from"], end=p["to"], seed=call.services.config.seed)
     return call.json({"market": p["market"], "bidding_zone": p["bidding_zone"], "prices": prices})
 
@@ -410,7 +343,7 @@ def historic_prices(call: Any) -> Any:
 @behaviours("$averageMarketPrice")
 def average_price(call: Any) -> Any:
     p = call.params
-    price = _priced(average_market_price, market=p["market"], bidding_zone=p["bidding_zone"], start=p["from"],
+    price = priced(average_market_price, market=p["market"], bidding_zone=p["bidding_zone"], start=p["from"],
                     end=p["to"], seed=call.services.config.seed)
     return call.json({"market": p["market"], "bidding_zone": p["bidding_zone"], "price": price,
                       "_meta": _market_meta(call)})

@@ -7,7 +7,6 @@ same location always prices the same; products are the world's tariffs priced by
 
 from __future__ import annotations
 
-import time
 import zlib
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
@@ -16,7 +15,8 @@ from mockserver.engine.store.base import Query
 
 from ..pricing import compute_pricing_details, js_number_string
 from . import common as c
-from .pricing import StoreCatalog, _priced, behaviours
+from .pricing import behaviours
+from .pricing_store import StoreCatalog, priced
 
 GRID_OPERATORS = (
     ("Westnetz GmbH", "9900357000004"), ("Rheinische NETZGesellschaft mbH", "9900077000005"),
@@ -36,7 +36,8 @@ def _hash(*parts: str) -> int:
 
 
 def _meta(call: Any, *parts: str) -> dict[str, Any]:
-    return {"signature": f"{_hash(c.world(call).org_id, *parts):08x}", "timestamp": int(time.time() * 1000)}
+    w = c.world(call)
+    return {"signature": f"{_hash(w.org_id, *parts):08x}", "timestamp": int(w.clock.time() * 1000)}
 
 
 def _money(cents: Decimal) -> tuple[int, str]:
@@ -197,7 +198,7 @@ def _priced_products(call: Any, context: dict[str, Any]) -> list[dict[str, Any]]
                 item["price_mappings"] = [{"price_id": price["_id"], "frequency_unit": "yearly",
                                            "value": consumption}]
             items.append(item)
-        details = _priced(compute_pricing_details, items, catalog=catalog)
+        details = priced(compute_pricing_details, items, catalog=catalog)
         results.append({"pricing_details": details, "_meta": _meta(call, product["_id"], str(consumption))})
     return results
 
@@ -217,7 +218,7 @@ def external_catalog_products(call: Any) -> Any:
 def _recommendations(call: Any) -> Any:
     results = _priced_products(call, call.body.get("context"))
     if not results:  # a world without tariffs: the empty cart as the source
-        source = {"pricing_details": _priced(compute_pricing_details, []), "_meta": _meta(call, "empty")}
+        source = {"pricing_details": priced(compute_pricing_details, []), "_meta": _meta(call, "empty")}
         return call.json({"source": source, "offers": []})
     return call.json({"source": results[0], "offers": results[1:]})
 

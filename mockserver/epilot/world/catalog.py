@@ -30,16 +30,12 @@ class Tier:
 
 @dataclass
 class CatalogPrice:
-    """A price entity with what line items need to compute amounts from it."""
+    """A price entity, its product, and the part it plays in an order (line items take the amounts,
+    tiers and taxes from the entity)."""
 
     entity: Entity
     product: Entity
-    tax: Entity | None
-    rate: Decimal
-    model: str
     role: str  # base, energy, energy_ht, energy_nt, hardware, service, composite
-    unit_gross: Decimal = Decimal(0)
-    tiers: tuple[Tier, ...] = ()
     components: tuple[CatalogPrice, ...] = ()
 
     @property
@@ -157,7 +153,7 @@ class _CatalogBuilder:
         entity = self.ctx.entity("price", description, created, updated, [product["name"]], **attributes)
         if option:
             link(product, "price_options", entity)
-        return CatalogPrice(entity, product, tax, Decimal(rate), model, role, gross, tiers)
+        return CatalogPrice(entity, product, role)
 
     def composite(self, product: Entity, description: str, parts: list[CatalogPrice]) -> CatalogPrice:
         created, updated = self.created()
@@ -169,7 +165,7 @@ class _CatalogBuilder:
             **_TARIFF_TERMS,
         )
         link(product, "price_options", entity)
-        return CatalogPrice(entity, product, None, Decimal(0), "per_unit", "composite", components=tuple(parts))
+        return CatalogPrice(entity, product, "composite", components=tuple(parts))
 
     def supply(self, kind: str, name: str, code: str, categories: list[str], description: str,
                features: list[str], tags: list[str], base: str, energy: str, rate: str = "19") -> Tariff:

@@ -8,11 +8,6 @@ HUNDRED = Decimal(100)
 _TWELVE_PLACES = Decimal("1e-12")
 
 
-def cents(value: Decimal) -> int:
-    """Round an amount in (possibly fractional) cents to whole cents, half away from zero."""
-    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def major(value_in_cents: Decimal | int) -> str:
     """Cents as a major-unit decimal string with up to 12 places and no trailing zeros, the way the
     pricing API prints ``*_decimal`` fields: 1000 -> "10", 840.3361 -> "8.403361"."""
@@ -29,7 +24,3 @@ def two_places(value_in_cents: int) -> str:
     whole, rest = divmod(abs(value_in_cents), 100)
     return f"{sign}{whole}.{rest:02d}"
 
-
-def net_of(gross: Decimal, rate: Decimal) -> Decimal:
-    """The net part of a tax-inclusive amount."""
-    return gross * HUNDRED / (HUNDRED + rate)

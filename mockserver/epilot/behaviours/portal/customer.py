@@ -9,6 +9,7 @@ from mockserver.engine.store.base import Query
 
 from .. import common as c
 from ..entity_query import QueryError, parse_query, parse_sort
+from ..pricing_store import PRICED_ATTRIBUTES, catalog_relations, priced_order
 from . import behaviours, billing, energy, files, identifiers, workflows  # noqa: F401  (these register customer-data behaviours)
 from .activity import record_activity
 from .config import portal_of_call
@@ -105,7 +106,17 @@ def get_order(call: Any) -> Any:
 
 @behaviours("updateOrder")
 def update_order(call: Any) -> Any:
-    return _update(call, "order")
+    """A customer's change to an order. A change to its line items, promo codes or amounts re-prices
+    the order, as ``createOrder`` and ``$calculatePricingDetails`` price it: the amounts are always
+    the engine's for the line items, never the ones sent."""
+    order = c.load(call, call.params["id"], "order")
+    changes = dict(call.body or {})
+    if any(key in changes for key in (*PRICED_ATTRIBUTES, "redeemed_promos")):
+        payload = {key: changes.get(key, order.get(key)) for key in ("line_items", "redeemed_promos", "currency")}
+        pricing = priced_order(call, payload, missing="bad_request")
+        changes.update(pricing)
+        catalog_relations(call, changes, pricing["line_items"])
+    return call.json({"data": _patch(call, order, changes)})
 
 
 @behaviours("postOrderAcceptance")

@@ -115,10 +115,14 @@ def get_consumption(call: Any) -> Any:
 
 
 def tariff(call: Any, meter: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """(energy line item, base-price line item) of the tariff on the meter's contract."""
+    """(energy line item, base-price line item) of the tariff on the meter's contract; a composite
+    price's are among its components."""
     for contract in c.related(call, meter, "contract"):
         for order in c.related(call, contract, "order"):
-            items = [i for i in order.get("line_items") or [] if isinstance(i, dict)]
+            items = []
+            for item in order.get("line_items") or []:
+                components = item.get("item_components") if isinstance(item, dict) else None
+                items.extend(i for i in (components if isinstance(components, list) else [item]) if isinstance(i, dict))
             energy = next((i for i in items if str((i.get("_price") or {}).get("unit", "")).lower()
                            not in TIME_UNITS), None)
             base = next((i for i in items if (i.get("_price") or {}).get("unit") == "month"), None)
