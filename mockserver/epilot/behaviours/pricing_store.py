@@ -79,7 +79,7 @@ def catalog_relations(call: Any, attributes: dict[str, Any], items: list[dict[st
         for part in [item, *(item.get("item_components") or [])]:
             if not isinstance(part, dict):
                 continue
-            price = part.get("_price") if isinstance(part.get("_price"), dict) else {}
+            price = part["_price"] if isinstance(part.get("_price"), dict) else {}
             wanted["prices"].append(str(part.get("price_id") or price.get("_id") or ""))
             wanted["products"].append(str(part.get("product_id") or ""))
             wanted["coupons"].extend(str(cp.get("_id") or "") for cp in part.get("_coupons") or []

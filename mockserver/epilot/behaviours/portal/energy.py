@@ -119,7 +119,7 @@ def tariff(call: Any, meter: dict[str, Any]) -> tuple[dict[str, Any] | None, dic
     price's are among its components."""
     for contract in c.related(call, meter, "contract"):
         for order in c.related(call, contract, "order"):
-            items = []
+            items: list[dict[str, Any]] = []
             for item in order.get("line_items") or []:
                 components = item.get("item_components") if isinstance(item, dict) else None
                 items.extend(i for i in (components if isinstance(components, list) else [item]) if isinstance(i, dict))
