@@ -268,7 +268,7 @@ def product_recommendations(call: Any) -> Any:
     else:
         found = st.query(Query(schemas=("product_recommendation",), limit=10_000)).items
         sources: set[str] = set()
-        item = body.get("catalog_item") if isinstance(body.get("catalog_item"), dict) else {}
+        item = body["catalog_item"] if isinstance(body.get("catalog_item"), dict) else {}
         sources.update(str(item[k]) for k in ("product_id", "price_id") if item.get(k))
         contract = st.get(str(body["contract_id"])) if body.get("contract_id") else None
         if contract is not None and contract.get("_schema") == "contract":
