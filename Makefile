@@ -30,7 +30,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check mockserver contracts tests bench tools
 	$(BIN)/lint-imports
-	$(BIN)/mypy mockserver/engine
+	$(BIN)/mypy mockserver contracts
 	$(BIN)/hadolint Dockerfile
 
 image: $(STAMP)

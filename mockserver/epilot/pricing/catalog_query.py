@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from mockserver.engine.store.text import values_at
 
@@ -75,7 +75,7 @@ def sort_entities(entities: list[dict[str, Any]], keys: list[tuple[str, bool]]) 
     ordered = list(entities)
     for field, descending in reversed(keys):
         keyed = [(_sort_value(e, field), e) for e in ordered]
-        present = sorted((pair for pair in keyed if pair[0] is not None), key=lambda pair: pair[0],
+        present = sorted((pair for pair in keyed if pair[0] is not None), key=lambda pair: cast(Any, pair[0]),
                          reverse=descending)
         ordered = [e for _, e in present] + [e for key, e in keyed if key is None]
     return ordered

@@ -93,7 +93,7 @@ def _sort_key() -> Any:
 
 
 def redeemed_coupon_ids(redeemed_promos: Iterable[Any]) -> list[Any]:
-    ids = []
+    ids: list[Any] = []
     for promo in redeemed_promos:
         coupons = prop(promo, "coupons")
         if isinstance(coupons, list):

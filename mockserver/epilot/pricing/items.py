@@ -14,7 +14,7 @@ Then the best coupon applies (:mod:`.coupons`). Amounts stay 12-place integers (
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .coupons import apply_coupon, ranked_coupons
 from .dinero import (
@@ -330,9 +330,9 @@ def item_to_json(item: dict[str, Any]) -> dict[str, Any]:
         out["get_ag"] = _getag_json(get_ag)
     tariff = item.get("dynamic_tariff")
     if js_truthy(tariff) and "dynamic_tariff" in (model, price_model):
-        converted = dict(tariff)
+        converted = dict(cast(dict[str, Any], tariff))
         for name in ("unit_amount_net", "unit_amount_gross", "markup_amount_net", "markup_amount_gross"):
-            value = tariff.get(name)
+            value = converted.get(name)
             if js_truthy(value):
                 converted[name] = cents(value)
                 converted[name + "_decimal"] = to_unit_string(_integer_amount(value))
@@ -356,7 +356,7 @@ def _not_object(value: Any) -> Any:
     raise PricingInputError("taxes must hold objects")
 
 
-def _getag_json(get_ag: dict[str, Any]) -> dict[str, Any]:
+def _getag_json(get_ag: Any) -> dict[str, Any]:
     out = dict(get_ag)
     for name in ("unit_amount_net", "unit_amount_gross", "markup_amount_net", "markup_amount_gross",
                  "markup_total_amount_net", "markup_total_amount_gross"):

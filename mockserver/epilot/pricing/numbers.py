@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, FloatOperation, localcontext
+from typing import cast
 
 from .errors import PricingInputError
 
@@ -65,7 +66,7 @@ def is_number(value: object) -> bool:
     """Whether ``value`` is a JSON number or a numeric string (booleans are not numbers)."""
     kind = type(value)  # fast paths for what JSON bodies hold; bool is not int here
     if kind is str:
-        return bool(_NUMERIC.match(value))
+        return bool(_NUMERIC.match(cast(str, value)))
     if kind is int:
         return True
     if isinstance(value, bool):
@@ -89,11 +90,11 @@ def parse_decimal(value: object, where: str) -> Decimal:
     kind = type(value)
     if kind is str:
         try:
-            result = Decimal(value.strip())
+            result = Decimal(cast(str, value).strip())
         except ArithmeticError:  # decimal.InvalidOperation: digits Python's int() takes but Decimal does not
             raise PricingInputError(f"{where}: {value!r} is not a number") from None
     elif kind is int:
-        result = Decimal(value)
+        result = Decimal(cast(int, value))
     elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):

@@ -61,7 +61,7 @@ def _display_mode(tier: object, unchanged: Any) -> Any:
     return ON_REQUEST if prop(tier, "display_mode") == "on_request" else unchanged
 
 
-def volume_values(tiers: object, currency: str, inclusive: bool, select_value: float, tax: Any,
+def volume_values(tiers: object, currency: str, inclusive: Any, select_value: float, tax: Any,
                   multiplier: float, unchanged_display: Any) -> dict[str, Any]:
     tier = chosen_tier(_tier_list(tiers), select_value)
     values = per_unit_values(prop(tier, "unit_amount_decimal"), currency, inclusive, multiplier, tax)
@@ -82,7 +82,7 @@ def volume_values(tiers: object, currency: str, inclusive: bool, select_value: f
     }
 
 
-def flat_fee_values(tiers: object, currency: str, inclusive: bool, select_value: float, tax: Any,
+def flat_fee_values(tiers: object, currency: str, inclusive: Any, select_value: float, tax: Any,
                     quantity: float, uses_mapping: bool, unchanged_display: Any) -> dict[str, Any]:
     """The chosen tier's flat fee, times the quantity only when a mapping chose the tier."""
     tier = chosen_tier(_tier_list(tiers), select_value)
@@ -120,7 +120,7 @@ def _units_in_tier(low: Any, high: Any, value: float) -> float:
     return to_unit(from_decimal(js_string(float(upper))) - from_decimal(js_string(float(low))))
 
 
-def graduated_values(tiers: object, currency: str, inclusive: bool, select_value: float, tax: Any,
+def graduated_values(tiers: object, currency: str, inclusive: Any, select_value: float, tax: Any,
                      quantity: float, uses_mapping: bool, unchanged_display: Any) -> dict[str, Any]:
     """Each reached tier priced for the units of the value that fall in it.
 

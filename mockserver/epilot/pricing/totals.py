@@ -23,7 +23,7 @@ The corpus cases are in ``tests/data/pricing_oracle_corpus.json``, with the libr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from .coupons import composite_cashbacks
 from .dinero import (
@@ -129,7 +129,8 @@ def add_item(details: dict[str, Any], price: Any, item: dict[str, Any]) -> dict[
 
     unit_gross = _amount(item.get("unit_amount_gross"))
     net_value = item.get("unit_amount_net")
-    unit_net = float(net_value) if is_js_number(net_value) and is_integer(float(net_value)) else None
+    unit_net = float(cast(float, net_value)) if is_js_number(net_value) and is_integer(float(cast(float, net_value))) \
+        else None
     subtotal = _amount(item.get("amount_subtotal"))
     total = _amount(item.get("amount_total"))
     discount = _optional(item, "discount_amount")

@@ -21,7 +21,7 @@ class WorldContext:
     def __init__(self, seed: int, org_id: str) -> None:
         self.rng = random.Random(seed)
         self.faker = Faker("de_DE")
-        self.faker.random = self.rng
+        self.faker.random = self.rng  # type: ignore[attr-defined]  # Faker's seeding property
         self.org_id = org_id
         self.entities: list[Entity] = []
         self.records: dict[str, list[RecordRow]] = {}
