@@ -18,7 +18,6 @@ from urllib.parse import parse_qsl
 from .oas_schema import first_error
 
 _INT = re.compile(r"^-?\d+$")
-_INT64 = 2**63  # integer parameters hold 64-bit values (paging, counts); larger ones are out of range
 _DOUBLE_LIMIT = 2**1024  # a number beyond an IEEE double
 _MAX_DIGITS = 309
 _INSTANT = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})$")
@@ -61,19 +60,15 @@ def schema_kind(schema: Any) -> str:
 
 def coerce_scalar(raw: str, kind: str) -> Any:
     """The typed value of one wire string, or the string itself when it does not parse (or is out of
-    range: an integer beyond 64 bits, a number beyond an IEEE double)."""
-    if kind == "integer":
-        if _INT.match(raw) and len(raw) <= 20:
-            value = int(raw)
-            return value if -_INT64 <= value < _INT64 else raw
-        return raw
-    if kind == "number":
+    range: beyond an IEEE double, where a JavaScript server's numbers end too). An integer without a
+    ``maximum`` may be as large as that: OpenAPI's integers have no width of their own."""
+    if kind in ("integer", "number"):
         if _INT.match(raw):
             if len(raw) > _MAX_DIGITS:
                 return raw
             value = int(raw)
             return value if abs(value) < _DOUBLE_LIMIT else raw
-        if _NUM.match(raw):
+        if kind == "number" and _NUM.match(raw):
             number = float(raw)
             return number if math.isfinite(number) else raw
         return raw
@@ -95,7 +90,7 @@ def out_of_range(value: Any, kind: str) -> str | None:
         return None
     if kind in ("integer", "number") and (_INT.match(value) or _NUM.match(value)):
         shown = value if len(value) <= 24 else f"{value[:12]}…({len(value)} characters)"
-        return f"{shown} is out of range" + (" (64-bit integers)" if kind == "integer" else "")
+        return f"{shown} is out of range (beyond what a double holds)"
     if len(value) <= 40 and _INSTANT.match(value):
         try:
             datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00")).astimezone(UTC)
