@@ -72,6 +72,16 @@ def test_console_shows_a_call_live_follows_it_to_the_entity_and_resets(browser, 
     page.get_by_test_id("tokens").get_by_text("demo-org-token", exact=True).wait_for()
     page.locator('#tabs button[data-tab="deliveries"]').wait_for()  # the epilot plugin offers deliveries
 
+    httpx.post(f"{server}/__admin/overrides", json={
+        "id": "checkout-down", "match": {"operation_id": "$checkoutCart"}, "sequence": [{"status": 503}]})
+    page.locator('#tabs button[data-tab="overrides"]').click()
+    row = page.locator('#override-table tr[data-override="checkout-down"]')
+    row.wait_for(timeout=10_000)
+    assert "$checkoutCart" in row.inner_text()
+    row.get_by_role("button", name="Remove").click()
+    page.get_by_text("No overrides").wait_for(timeout=10_000)
+    assert httpx.get(f"{server}/__admin/overrides").json()["count"] == 0
+
     page.get_by_test_id("reset").click()
     page.get_by_text("The world is back at its seed.").wait_for(timeout=10_000)
     assert httpx.get(f"{server}/v1/entity/contact/{created['_id']}", headers=ORG).status_code == 404

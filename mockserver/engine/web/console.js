@@ -65,6 +65,7 @@ function showTab(name) {
   if (name === "world") loadSchemas();
   if (name === "tokens") loadTokens();
   if (name === "deliveries") loadDeliveries();
+  if (name === "overrides") loadOverrides();
 }
 
 // -- requests ------------------------------------------------------------------------------------
@@ -264,6 +265,25 @@ async function loadDeliveries() {
   $("#delivery-table tbody").replaceChildren(...rows);
 }
 
+// -- overrides -----------------------------------------------------------------------------------
+
+async function loadOverrides() {
+  const data = await api("/__admin/overrides");
+  const rows = data.overrides.map((o) => {
+    const answer = o.sequence ? `sequence of ${o.sequence.length}` : JSON.stringify(o.answer);
+    const remove = el("button", { onclick: async () => {
+      await api(`/__admin/overrides/${encodeURIComponent(o.id)}`, { method: "DELETE" });
+      loadOverrides();
+    } }, "Remove");
+    return el("tr", { class: o.active ? "" : "inactive", "data-override": o.id },
+      el("td", {}, el("code", {}, o.id)), el("td", {}, el("code", {}, JSON.stringify(o.match))),
+      el("td", {}, el("code", {}, answer)), el("td", {}, String(o.priority)), el("td", {}, String(o.hits)),
+      el("td", {}, o.remaining === null || o.remaining === undefined ? "∞" : String(o.remaining)), el("td", {}, remove));
+  });
+  $("#override-table tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: "7", class: "hint" },
+    "No overrides: every request gets its usual answer."))]));
+}
+
 // -- start ---------------------------------------------------------------------------------------
 
 async function start() {
@@ -272,6 +292,8 @@ async function start() {
   $("#show-admin").onchange = renderRequests;
   $("#world-search").onchange = () => { state.offset = 0; loadEntities(); };
   $("#refresh-deliveries").onclick = loadDeliveries;
+  $("#refresh-overrides").onclick = loadOverrides;
+  $("#clear-overrides").onclick = async () => { await api("/__admin/overrides", { method: "DELETE" }); loadOverrides(); };
   $("#clear-requests").onclick = async () => { await api("/__admin/requests", { method: "DELETE" }); state.requests = []; renderRequests(); };
   $("#reset").onclick = async () => {
     if (!confirm("Reset the world to its seed? Every write since the start is lost.")) return;
