@@ -33,7 +33,7 @@ def world(call: Call) -> WorldServices:
     return w
 
 
-def store(call: Any) -> Any:
+def store(call: Call) -> Any:
     return world(call).store
 
 
@@ -42,11 +42,11 @@ def sandbox(call: Call) -> JsonataSandbox:
     return world(call).jsonata
 
 
-def contact_id(call: Any) -> str | None:
+def contact_id(call: Call) -> str | None:
     return (call.principal.claims or {}).get("contact_id")
 
 
-def portal_user_id(call: Any) -> str | None:
+def portal_user_id(call: Call) -> str | None:
     return call.principal.subject if call.principal.kind == "portal_user" else None
 
 
@@ -54,7 +54,7 @@ def relation_ids(value: Any) -> list[str]:
     return [item["entity_id"] for item in relation_items(value)]
 
 
-def visible_ids(call: Any) -> frozenset[str] | None:
+def visible_ids(call: Call) -> frozenset[str] | None:
     """Ids the caller may see: everything (None) for an org token; for a portal user, their contact
     and what is related to it (contracts, meters, billing accounts, orders...), plus shared entities.
 
@@ -80,7 +80,7 @@ def visible_ids(call: Any) -> frozenset[str] | None:
     return seen
 
 
-def store_version(call: Any) -> Any:
+def store_version(call: Call) -> Any:
     """The store's version, read once per request (a round trip with a database) unless the request
     writes: a write moves it, and the caches must see that."""
     if call.op.writes:
@@ -115,7 +115,7 @@ def _reachable(st: Any, start: str, user_id: str | None) -> set[str]:
     return seen
 
 
-def load(call: Any, entity_id: str, schema: str | None = None, *, kind: str = "forbidden") -> dict[str, Any]:
+def load(call: Call, entity_id: str, schema: str | None = None, *, kind: str = "forbidden") -> dict[str, Any]:
     """The entity, if it exists (404) and the caller may see it (``kind``: 403 where documented, else 404)."""
     entity = store(call).get(entity_id)
     if entity is None or entity.get("_deleted_at") or (schema and entity.get("_schema") != schema):
@@ -129,7 +129,7 @@ def load(call: Any, entity_id: str, schema: str | None = None, *, kind: str = "f
 NEWEST_FIRST = (("_created_at", True),)
 
 
-def visible_of_schema(call: Any, schema: str, *, limit: int | None = None, offset: int = 0,
+def visible_of_schema(call: Call, schema: str, *, limit: int | None = None, offset: int = 0,
                       sort: tuple[tuple[str, bool], ...] = NEWEST_FIRST) -> list[dict[str, Any]]:
     """The caller's entities of ``schema``, newest first, one page of them.
 
@@ -149,13 +149,13 @@ def visible_of_schema(call: Any, schema: str, *, limit: int | None = None, offse
     return [dict(e) for e in hit[1]]  # callers may add or change top-level fields of their copy
 
 
-def page_params(call: Any, default_size: int = 25) -> tuple[int, int]:
+def page_params(call: Call, default_size: int = 25) -> tuple[int, int]:
     offset = int(call.params.get("from") or 0)
     size = call.params.get("size")
     return max(0, offset), default_size if size is None else max(0, int(size))
 
 
-def related(call: Any, entity: dict[str, Any], schema: str | None = None, attribute: str | None = None,
+def related(call: Call, entity: dict[str, Any], schema: str | None = None, attribute: str | None = None,
             *, reverse: bool = True) -> list[dict[str, Any]]:
     """Entities related to ``entity`` (both directions unless ``reverse`` is False), optionally of a schema."""
     st = store(call)
@@ -178,7 +178,8 @@ def related(call: Any, entity: dict[str, Any], schema: str | None = None, attrib
     return out
 
 
-def apply_patch(call: Any, entity: dict[str, Any], changes: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
+def apply_patch(call: Call, entity: dict[str, Any], changes: dict[str, Any], *,
+                replace: bool = False) -> dict[str, Any]:
     """A changed copy of ``entity``: attributes set (or, ``replace``, all attributes replaced). The id,
     schema, organisation and creation time are the store's: values for them in ``changes`` are ignored."""
     base = {k: v for k, v in entity.items() if k.startswith("_")} if replace else dict(entity)
@@ -207,7 +208,7 @@ def title_for(entity: dict[str, Any]) -> str:
     return f"{entity.get('_schema', 'entity')} {entity.get('_id', '')[:8]}"
 
 
-def save(call: Any, entity: dict[str, Any], *, change: str = "updated") -> dict[str, Any]:
+def save(call: Call, entity: dict[str, Any], *, change: str = "updated") -> dict[str, Any]:
     """Store an entity and tell the listeners (ERP outbound events) what changed."""
     w = world(call)
     w.store.put(entity)
@@ -217,7 +218,7 @@ def save(call: Any, entity: dict[str, Any], *, change: str = "updated") -> dict[
     return entity
 
 
-def new_entity(call: Any, schema: str, attributes: dict[str, Any], *, entity_id: str | None = None) -> dict[str, Any]:
+def new_entity(call: Call, schema: str, attributes: dict[str, Any], *, entity_id: str | None = None) -> dict[str, Any]:
     """A new entity of ``schema`` with ``attributes`` (not stored)."""
     w = world(call)
     now = w.now()
@@ -231,7 +232,7 @@ def new_entity(call: Any, schema: str, attributes: dict[str, Any], *, entity_id:
     return entity
 
 
-def create_entity(call: Any, schema: str, attributes: dict[str, Any], *,
+def create_entity(call: Call, schema: str, attributes: dict[str, Any], *,
                   entity_id: str | None = None) -> dict[str, Any]:
     return save(call, new_entity(call, schema, attributes, entity_id=entity_id), change="created")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from ..erp.monitoring import monitoring_stats, query_monitoring
@@ -32,7 +33,7 @@ from .erp_inbound import EVENT_KIND, premap, process_event, process_events
 __all__ = ["behaviours"]
 
 
-def _write_integration(call: Any, existing: dict[str, Any] | None) -> dict[str, Any]:
+def _write_integration(call: Call, existing: dict[str, Any] | None) -> dict[str, Any]:
     body = dict(call.body)
     w = c.world(call)
     now = w.now()
@@ -55,50 +56,50 @@ def _write_integration(call: Any, existing: dict[str, Any] | None) -> dict[str, 
 # -- integrations (v2) and use cases (v1) ------------------------------------------------------------
 
 @erp_operation("listIntegrationsV2")
-def list_integrations(call: Any) -> Any:
+def list_integrations(call: Call) -> Any:
     return call.json({"integrations": [with_use_cases(call, i) for i in c.store(call).record_list("erp_integration")]})
 
 
 @erp_operation("createIntegrationV2")
-def create_integration(call: Any) -> Any:
+def create_integration(call: Call) -> Any:
     return call.json(_write_integration(call, None), status=201)
 
 
 @erp_operation("getIntegrationV2")
-def get_integration(call: Any) -> Any:
+def get_integration(call: Call) -> Any:
     return call.json(with_use_cases(call, integration(call)))
 
 
 @erp_operation("updateIntegrationV2")
-def update_integration(call: Any) -> Any:
+def update_integration(call: Call) -> Any:
     return call.json(_write_integration(call, integration(call)))
 
 
 @erp_operation("deleteIntegrationV2")
-def delete_integration(call: Any) -> Any:
+def delete_integration(call: Call) -> Any:
     record = integration(call)
     delete_integration_records(call, record["id"])
     return call.json({"message": f"Integration {record['id']} deleted"})
 
 
 @erp_operation("listUseCases")
-def list_use_cases(call: Any) -> Any:
+def list_use_cases(call: Call) -> Any:
     return call.json({"use_cases": use_cases(call, integration(call)["id"])})
 
 
 @erp_operation("createUseCase")
-def create_use_case(call: Any) -> Any:
+def create_use_case(call: Call) -> Any:
     owner = integration(call)
     return call.json(store_use_case(call, owner["id"], call.body, None, "body"), status=201)
 
 
 @erp_operation("getUseCase")
-def get_use_case(call: Any) -> Any:
+def get_use_case(call: Call) -> Any:
     return call.json(use_case(call))
 
 
 @erp_operation("updateUseCase")
-def update_use_case(call: Any) -> Any:
+def update_use_case(call: Call) -> Any:
     existing = use_case(call)
     if call.body.get("type") not in (None, existing.get("type")):
         raise Reject("bad_request", f"type: a use case's type cannot change (it is '{existing.get('type')}')")
@@ -106,7 +107,7 @@ def update_use_case(call: Any) -> Any:
 
 
 @erp_operation("deleteUseCase")
-def delete_use_case(call: Any) -> Any:
+def delete_use_case(call: Call) -> Any:
     record = use_case(call)
     c.store(call).record_delete("erp_use_case", record["id"])
     return call.json({"message": f"Use case {record['id']} deleted"})
@@ -115,7 +116,7 @@ def delete_use_case(call: Any) -> Any:
 # -- inbound events (v2) and the simulation ------------------------------------------------------------
 
 @erp_operation("processErpUpdatesEventsV2", reads_only=True)  # mapped in the sandbox, then written under the lock
-async def process_erp_updates_events(call: Any) -> Any:
+async def process_erp_updates_events(call: Call) -> Any:
     body = call.body
     if body is None:  # the body is optional: no events, nothing to do
         return call.json({"results": []})
@@ -124,7 +125,7 @@ async def process_erp_updates_events(call: Any) -> Any:
 
 
 @erp_operation("simulateMappingV2", reads_only=True)
-async def simulate_mapping(call: Any) -> Any:
+async def simulate_mapping(call: Call) -> Any:
     body = call.body
     return call.json(await simulate(call, body["event_configuration"], body["payload"], body["format"]))
 
@@ -136,7 +137,7 @@ _EVENT_FIELDS = ("event_type", "object_type", "timestamp", "format", "payload", 
 
 
 @erp_operation("queryEvents", reads_only=True)
-def query_events(call: Any) -> Any:
+def query_events(call: Call) -> Any:
     owner = integration(call)
     q = call.body or {}
     events = c.store(call).record_list(EVENT_KIND, parent=owner["id"], newest_first=True)
@@ -154,7 +155,7 @@ def query_events(call: Any) -> Any:
 
 
 @erp_operation("replayEvents", reads_only=True)  # mapped in the sandbox, then written under the lock
-async def replay_events(call: Any) -> Any:
+async def replay_events(call: Call) -> Any:
     owner = integration(call)
     results: list[dict[str, Any]] = []
     known = {u["id"] for u in use_cases(call, owner["id"])}
@@ -185,17 +186,17 @@ async def replay_events(call: Any) -> Any:
 
 
 @erp_operation("queryMonitoringEventsV2", reads_only=True)
-def query_monitoring_events(call: Any) -> Any:
+def query_monitoring_events(call: Call) -> Any:
     return call.json(query_monitoring(c.store(call), integration(call)["id"], call.body or {}))
 
 
 @erp_operation("getMonitoringStatsV2", reads_only=True)
-def get_monitoring_stats(call: Any) -> Any:
+def get_monitoring_stats(call: Call) -> Any:
     return call.json(monitoring_stats(c.store(call), integration(call)["id"], call.body or {}))
 
 
 @erp_operation("acknowledgeTracking")
-def acknowledge_tracking(call: Any) -> Any:
+def acknowledge_tracking(call: Call) -> Any:
     from ..world.extension import outbound_dispatcher
 
     ack_id = (call.body or {}).get("ack_id")

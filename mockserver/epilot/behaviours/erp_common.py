@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject, choose_status
 from mockserver.engine.jsontext import dumps
 
@@ -41,7 +42,7 @@ def erp_operation(operation_id: str, *, reads_only: bool = False, locks: bool = 
 
     def register(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
         @functools.wraps(fn)
-        def logged(call: Any) -> Any:
+        def logged(call: Call) -> Any:
             if call.op.writes:
                 return _locked_by_pipeline(call, fn)
             return _unlocked(call, fn, locks)
@@ -52,7 +53,7 @@ def erp_operation(operation_id: str, *, reads_only: bool = False, locks: bool = 
     return register
 
 
-def _locked_by_pipeline(call: Any, fn: Callable[[Any], Any]) -> Any:
+def _locked_by_pipeline(call: Call, fn: Callable[[Any], Any]) -> Any:
     started = time.perf_counter()
     try:
         with c.store(call).transaction():
@@ -64,7 +65,7 @@ def _locked_by_pipeline(call: Any, fn: Callable[[Any], Any]) -> Any:
     return result
 
 
-async def _unlocked(call: Any, fn: Callable[[Any], Any], locks: bool) -> Any:
+async def _unlocked(call: Call, fn: Callable[[Any], Any], locks: bool) -> Any:
     started = time.perf_counter()
     try:
         if locks:
@@ -83,20 +84,20 @@ async def _unlocked(call: Any, fn: Callable[[Any], Any], locks: bool) -> Any:
     return result
 
 
-async def _log_locked(call: Any, status: int, started: float, response: Any) -> None:
+async def _log_locked(call: Call, status: int, started: float, response: Any) -> None:
     if _named_integration(call) is not None:
         async with call.services.atomic():
             log_access(call, status, started, response)
 
 
-def _named_integration(call: Any) -> str | None:
+def _named_integration(call: Call) -> str | None:
     named = call.params.get("integrationId")
     if named is None and isinstance(call.body, dict):
         named = call.body.get("integration_id")
     return named if isinstance(named, str) else None
 
 
-def log_access(call: Any, status: int, started: float, response: Any) -> None:
+def log_access(call: Call, status: int, started: float, response: Any) -> None:
     integration_id = _named_integration(call)
     st = c.store(call)
     if integration_id is None or st.record_get("erp_integration", integration_id) is None:
@@ -114,7 +115,7 @@ def log_access(call: Any, status: int, started: float, response: Any) -> None:
     st.record_put(ACCESS_LOG_KIND, entry["request_id"], entry, parent=integration_id)
 
 
-def _path(call: Any) -> str:
+def _path(call: Call) -> str:
     path = call.op.path
     for name, value in call.params.items():
         path = path.replace("{" + name + "}", str(value))
@@ -123,7 +124,7 @@ def _path(call: Any) -> str:
 
 # -- lookups ---------------------------------------------------------------------------------------
 
-def integration(call: Any, integration_id: str | None = None, *, kind: str = "not_found") -> dict[str, Any]:
+def integration(call: Call, integration_id: str | None = None, *, kind: str = "not_found") -> dict[str, Any]:
     """The integration named by ``integration_id`` (or the path), or a ``kind`` rejection."""
     integration_id = integration_id or call.params["integrationId"]
     record = c.store(call).record_get("erp_integration", integration_id)
@@ -132,15 +133,15 @@ def integration(call: Any, integration_id: str | None = None, *, kind: str = "no
     return record
 
 
-def use_cases(call: Any, integration_id: str) -> list[dict[str, Any]]:
+def use_cases(call: Call, integration_id: str) -> list[dict[str, Any]]:
     return c.store(call).record_list("erp_use_case", parent=integration_id)
 
 
-def with_use_cases(call: Any, record: dict[str, Any]) -> dict[str, Any]:
+def with_use_cases(call: Call, record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "use_cases": use_cases(call, record["id"])}
 
 
-def use_case(call: Any) -> dict[str, Any]:
+def use_case(call: Call) -> dict[str, Any]:
     """The use case of the path's integration, or 404."""
     owner = integration(call)
     record = c.store(call).record_get("erp_use_case", call.params["useCaseId"])
@@ -166,7 +167,7 @@ def check_use_case(record: dict[str, Any], where: str) -> None:
             raise Reject("bad_request", f"{where}.configuration: {exc}") from None
 
 
-def store_use_case(call: Any, integration_id: str, body: dict[str, Any], existing: dict[str, Any] | None,
+def store_use_case(call: Call, integration_id: str, body: dict[str, Any], existing: dict[str, Any] | None,
                    where: str) -> dict[str, Any]:
     """Create or change a use case; a change keeps the version it replaces in the history."""
     w = c.world(call)
@@ -186,17 +187,17 @@ def store_use_case(call: Any, integration_id: str, body: dict[str, Any], existin
     return record
 
 
-def keep_history(call: Any, previous: dict[str, Any]) -> None:
+def keep_history(call: Call, previous: dict[str, Any]) -> None:
     w = c.world(call)
     entry = {**copy.deepcopy(previous), "id": w.new_id(), "useCaseId": previous["id"], "history_created_at": w.now()}
     c.store(call).record_put(HISTORY_KIND, entry["id"], entry, parent=previous["id"])
 
 
-def history(call: Any, use_case_id: str) -> list[dict[str, Any]]:
+def history(call: Call, use_case_id: str) -> list[dict[str, Any]]:
     return c.store(call).record_list(HISTORY_KIND, parent=use_case_id, newest_first=True)
 
 
-def delete_integration_records(call: Any, integration_id: str) -> None:
+def delete_integration_records(call: Call, integration_id: str) -> None:
     st = c.store(call)
     for record in use_cases(call, integration_id):
         st.record_delete("erp_use_case", record["id"])
@@ -222,7 +223,7 @@ def limit_of(value: Any, default: int, maximum: int) -> int:
     return min(value, maximum)
 
 
-async def simulate(call: Any, config: Any, payload: Any, fmt: str) -> dict[str, Any]:
+async def simulate(call: Call, config: Any, payload: Any, fmt: str) -> dict[str, Any]:
     """The simulation response for an inbound configuration and a payload (400 / 422 as documented);
     the mapping runs in the JSONata sandbox (a runaway expression is a 422 naming the limit)."""
     try:

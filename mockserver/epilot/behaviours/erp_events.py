@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from . import common as c
 from .erp_common import behaviours, erp_operation, integration, simulate
 from .erp_inbound import process_events
@@ -13,7 +15,7 @@ from .erp_integrations import mapped_integration
 
 
 @erp_operation("processErpUpdatesEvents", reads_only=True)  # mapped in the sandbox, then written under the lock
-async def process_erp_updates_events_v1(call: Any) -> Any:
+async def process_erp_updates_events_v1(call: Call) -> Any:
     body = call.body
     if body is None:
         return call.json({"results": []})
@@ -31,7 +33,7 @@ async def process_erp_updates_events_v1(call: Any) -> Any:
 
 
 @erp_operation("processErpUpdatesEventsV3", reads_only=True)  # likewise
-async def process_erp_updates_events_v3(call: Any) -> Any:
+async def process_erp_updates_events_v3(call: Call) -> Any:
     body = call.body
     if body is None:
         return call.json({"results": []})
@@ -49,7 +51,7 @@ async def process_erp_updates_events_v3(call: Any) -> Any:
 
 
 @erp_operation("simulateMapping", reads_only=True)
-async def simulate_mapping_v1(call: Any) -> Any:
+async def simulate_mapping_v1(call: Call) -> Any:
     body = call.body
     configuration = body["mapping_configuration"]
     mapping = configuration.get("mapping") or {}
@@ -65,7 +67,7 @@ async def simulate_mapping_v1(call: Any) -> Any:
 
 
 @erp_operation("triggerErp", reads_only=True)  # no write lock while the webhook answers
-async def trigger_erp(call: Any) -> Any:
+async def trigger_erp(call: Call) -> Any:
     body = call.body
     st = c.store(call)
     found = _webhook_mapping(st, body["webhook_id"])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from ..erp import imports
@@ -23,20 +24,20 @@ VALIDATABLE = ("PENDING", "READY", "FAILED")
 ABORTABLE = ("PENDING", "VALIDATING", "READY", "FAILED")
 
 
-def _job(call: Any) -> dict[str, Any]:
+def _job(call: Call) -> dict[str, Any]:
     job = c.store(call).record_get(IMPORT_KIND, call.params["importId"])
     if job is None:
         raise Reject("not_found", f"import {call.params['importId']} not found")
     return job
 
 
-def _save(call: Any, job: dict[str, Any]) -> dict[str, Any]:
+def _save(call: Call, job: dict[str, Any]) -> dict[str, Any]:
     job["updated_at"] = c.world(call).now()
     c.store(call).record_put(IMPORT_KIND, job["import_id"], job)
     return job
 
 
-def _table(call: Any, job: dict[str, Any]) -> imports.Table | None:
+def _table(call: Call, job: dict[str, Any]) -> imports.Table | None:
     """The job's table; None (and the job FAILED) when the file is gone or unreadable."""
     ref = job["s3_input_ref"]
     content = imports.load_file(c.store(call), ref["bucket"], ref["key"])
@@ -52,7 +53,7 @@ def _table(call: Any, job: dict[str, Any]) -> imports.Table | None:
 
 
 @erp_operation("createErpImport")
-def create_erp_import(call: Any) -> Any:
+def create_erp_import(call: Call) -> Any:
     body = call.body
     ref = {"bucket": body["s3_reference"]["bucket"], "key": body["s3_reference"]["key"]}
     st = c.store(call)
@@ -89,25 +90,25 @@ def create_erp_import(call: Any) -> Any:
 
 
 @erp_operation("listErpImports", reads_only=True)
-def list_erp_imports(call: Any) -> Any:
+def list_erp_imports(call: Call) -> Any:
     jobs = c.store(call).record_list(IMPORT_KIND, newest_first=True)
     page, more = page_after(jobs, "import_id", call.params.get("cursor"), limit_of(call.params.get("limit"), 25, 100))
     return call.json({"results": page, "next_cursor": page[-1]["import_id"] if more else None})
 
 
 @erp_operation("getErpImport")
-def get_erp_import(call: Any) -> Any:
+def get_erp_import(call: Call) -> Any:
     return call.json(_job(call))
 
 
 @erp_operation("deleteErpImport")
-def delete_erp_import(call: Any) -> Any:
+def delete_erp_import(call: Call) -> Any:
     job = _job(call)
     c.store(call).record_delete(IMPORT_KIND, job["import_id"])
     return call.empty(204)
 
 
-def _inbound_use_case(call: Any, integration_id: str, slug: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _inbound_use_case(call: Call, integration_id: str, slug: str) -> tuple[dict[str, Any], dict[str, Any]]:
     owner = c.store(call).record_get("erp_integration", integration_id)
     if owner is None:
         raise Reject("not_found", f"integration {integration_id} not found")
@@ -123,7 +124,7 @@ def _inbound_use_case(call: Any, integration_id: str, slug: str) -> tuple[dict[s
 
 
 @erp_operation("validateErpImport")
-def validate_erp_import(call: Any) -> Any:
+def validate_erp_import(call: Call) -> Any:
     job = _job(call)
     if job["status"] not in VALIDATABLE:
         raise Reject("conflict", f"import {job['import_id']} is {job['status']}; it cannot be validated")
@@ -147,7 +148,7 @@ def validate_erp_import(call: Any) -> Any:
 
 
 @erp_operation("suggestErpImportUseCases")
-def suggest_erp_import_use_cases(call: Any) -> Any:
+def suggest_erp_import_use_cases(call: Call) -> Any:
     job = _job(call)
     table = _table(call, job)
     columns = table.columns if table is not None else []
@@ -167,7 +168,7 @@ def suggest_erp_import_use_cases(call: Any) -> Any:
 
 
 @erp_operation("executeErpImport", reads_only=True)  # rows mapped in the sandbox, then written under the lock
-async def execute_erp_import(call: Any) -> Any:
+async def execute_erp_import(call: Call) -> Any:
     job = _ready_job(call)
     owner, record = _inbound_use_case(call, job["integration_id"], job["use_case_slug"])
     table = _table(call, job)
@@ -196,7 +197,7 @@ async def execute_erp_import(call: Any) -> Any:
         return call.json(_save(call, job), status=202)
 
 
-def _ready_job(call: Any) -> dict[str, Any]:
+def _ready_job(call: Call) -> dict[str, Any]:
     job = _job(call)
     if job["status"] != "READY":
         hint = "; validate it first" if job["status"] in ("PENDING", "FAILED") else ""
@@ -210,7 +211,7 @@ def _ready_job(call: Any) -> dict[str, Any]:
 
 
 @erp_operation("abortErpImport")
-def abort_erp_import(call: Any) -> Any:
+def abort_erp_import(call: Call) -> Any:
     job = _job(call)
     if job["status"] not in ABORTABLE:
         raise Reject("conflict", f"import {job['import_id']} is {job['status']}; it cannot be aborted")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from ..erp import MappingError, PayloadError, map_event
 from ..erp.inbound import ApplyError, apply_result
 from ..erp.monitoring import record_monitoring
@@ -22,7 +24,7 @@ _LEVEL = {"success": "success", "error": "error", "skipped": "skipped", "ignored
 _CODE = {"success": "PROCESSED", "error": "MAPPING_ERROR", "skipped": "DUPLICATE", "ignored": "NO_USE_CASE"}
 
 
-def route(call: Any, integration_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+def route(call: Call, integration_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
     """The inbound use case of an event: by id, by slug, else by object type (or event name) against
     the use cases' slugs and names."""
     inbound = [u for u in use_cases(call, integration_id) if u.get("type") == "inbound"]
@@ -38,7 +40,7 @@ def route(call: Any, integration_id: str, event: dict[str, Any]) -> dict[str, An
     return None
 
 
-async def premap(call: Any, integration: dict[str, Any], events: list[dict[str, Any]]) -> list[Any]:
+async def premap(call: Call, integration: dict[str, Any], events: list[dict[str, Any]]) -> list[Any]:
     """Each event's mapping, computed in the JSONata sandbox before any write lock is taken (so a
     runaway expression holds up nobody): a MappingResult, the MappingError or PayloadError, or None
     for an event that no enabled use case takes. Hand each to :func:`process_event` as ``mapped``."""
@@ -58,7 +60,7 @@ async def premap(call: Any, integration: dict[str, Any], events: list[dict[str, 
     return out
 
 
-async def process_events(call: Any, integration: dict[str, Any], events: list[dict[str, Any]],
+async def process_events(call: Call, integration: dict[str, Any], events: list[dict[str, Any]],
                          correlation_id: str | None, *, replay_of: list[str | None] | None = None,
                          source: str = "erp-inbound") -> list[dict[str, Any]]:
     """:func:`premap` the events, then process them under the write lock, one after the other."""
@@ -72,7 +74,7 @@ async def process_events(call: Any, integration: dict[str, Any], events: list[di
 _UNMAPPED = object()
 
 
-def process_event(call: Any, integration: dict[str, Any], event: dict[str, Any], correlation_id: str | None,
+def process_event(call: Call, integration: dict[str, Any], event: dict[str, Any], correlation_id: str | None,
                   *, replay_of: str | None = None, source: str = "erp-inbound",
                   mapped: Any = _UNMAPPED) -> dict[str, Any]:
     """Route, map and apply one event in its own transaction; record it and its monitoring entry.
@@ -151,7 +153,7 @@ def _sync_type(use_case: dict[str, Any] | None) -> str:
     return "meter_reading" if config.get("meter_readings") and not config.get("entities") else "entity"
 
 
-def _announce(call: Any, summary: dict[str, Any], integration_id: str, source: str) -> None:
+def _announce(call: Call, summary: dict[str, Any], integration_id: str, source: str) -> None:
     """Outbound events for what an inbound event changed: other integrations may subscribe to them; the
     integration that sent the event does not get its own changes back."""
     w = c.world(call)

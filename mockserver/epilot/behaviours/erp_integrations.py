@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from . import common as c
@@ -36,12 +37,12 @@ def _integration_only(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @erp_operation("listIntegrations")
-def list_integrations(call: Any) -> Any:
+def list_integrations(call: Call) -> Any:
     return call.json({"integrations": [_integration_only(i) for i in c.store(call).record_list("erp_integration")]})
 
 
 @erp_operation("createIntegration")
-def create_integration(call: Any) -> Any:
+def create_integration(call: Call) -> Any:
     w = c.world(call)
     now = w.now()
     record = {**_integration_only(call.body), "id": w.new_id(), "orgId": w.org_id, "created_at": now,
@@ -51,12 +52,12 @@ def create_integration(call: Any) -> Any:
 
 
 @erp_operation("getIntegration")
-def get_integration(call: Any) -> Any:
+def get_integration(call: Call) -> Any:
     return call.json(_integration_only(integration(call)))
 
 
 @erp_operation("updateIntegration")
-def update_integration(call: Any) -> Any:
+def update_integration(call: Call) -> Any:
     record = copy.deepcopy(integration(call))
     record.update(_integration_only(call.body))
     record["updated_at"] = c.world(call).now()
@@ -65,14 +66,14 @@ def update_integration(call: Any) -> Any:
 
 
 @erp_operation("deleteIntegration")
-def delete_integration(call: Any) -> Any:
+def delete_integration(call: Call) -> Any:
     record = integration(call)
     delete_integration_records(call, record["id"])
     return call.json({"message": f"Integration {record['id']} deleted"})
 
 
 @erp_operation("listUseCaseHistory")
-def list_use_case_history(call: Any) -> Any:
+def list_use_case_history(call: Call) -> Any:
     record = use_case(call)
     entries, more = page_after(history(call, record["id"]), "id", call.params.get("cursor"), HISTORY_PAGE)
     body: dict[str, Any] = {"history": entries}
@@ -87,7 +88,7 @@ def _page_key(integration_id: str, doc_id: str) -> str:
     return f"{integration_id}:{doc_id}"
 
 
-def _writable(call: Any) -> dict[str, Any]:
+def _writable(call: Call) -> dict[str, Any]:
     record = integration(call)
     if record.get("protected"):
         raise Reject("forbidden", f"integration {record['id']} is protected")
@@ -95,14 +96,14 @@ def _writable(call: Any) -> dict[str, Any]:
 
 
 @erp_operation("listDocumentationPages")
-def list_documentation_pages(call: Any) -> Any:
+def list_documentation_pages(call: Call) -> Any:
     owner = integration(call)
     pages = sorted(c.store(call).record_list(DOC_KIND, parent=owner["id"]), key=lambda p: p["id"])
     return call.json({"pages": [{k: v for k, v in p.items() if k != "content"} for p in pages]})
 
 
 @erp_operation("getDocumentationPage")
-def get_documentation_page(call: Any) -> Any:
+def get_documentation_page(call: Call) -> Any:
     owner = integration(call)
     page = c.store(call).record_get(DOC_KIND, _page_key(owner["id"], call.params["docId"]))
     if page is None:
@@ -111,7 +112,7 @@ def get_documentation_page(call: Any) -> Any:
 
 
 @erp_operation("upsertDocumentationPage")
-def upsert_documentation_page(call: Any) -> Any:
+def upsert_documentation_page(call: Call) -> Any:
     owner = _writable(call)
     doc_id = call.params["docId"]
     w = c.world(call)
@@ -132,7 +133,7 @@ def upsert_documentation_page(call: Any) -> Any:
 
 
 @erp_operation("deleteDocumentationPage")
-def delete_documentation_page(call: Any) -> Any:
+def delete_documentation_page(call: Call) -> Any:
     owner = _writable(call)
     if not c.store(call).record_delete(DOC_KIND, _page_key(owner["id"], call.params["docId"])):
         raise Reject("not_found", f"documentation page {call.params['docId']} not found")
@@ -148,7 +149,7 @@ def mapped_integration(store: Any, app_id: str, component_id: str) -> str | None
 
 
 @erp_operation("setIntegrationAppMapping")
-def set_integration_app_mapping(call: Any) -> Any:
+def set_integration_app_mapping(call: Call) -> Any:
     owner = integration(call)
     body = call.body
     st = c.store(call)
@@ -169,7 +170,7 @@ def set_integration_app_mapping(call: Any) -> Any:
 
 
 @erp_operation("deleteIntegrationAppMapping")
-def delete_integration_app_mapping(call: Any) -> Any:
+def delete_integration_app_mapping(call: Call) -> Any:
     owner = integration(call)
     key = f"{call.body['app_id']}:{call.body['component_id']}"
     current = c.store(call).record_get(APP_MAPPING_KIND, key)
@@ -180,7 +181,7 @@ def delete_integration_app_mapping(call: Any) -> Any:
     return call.json({"message": "App mapping removed"})
 
 
-def _forget_app(call: Any, integration_id: str, app_id: str, key: str) -> None:
+def _forget_app(call: Call, integration_id: str, app_id: str, key: str) -> None:
     """Remove a mapping; the app leaves the integration's ``app_ids`` when none of its components remain."""
     st = c.store(call)
     st.record_delete(APP_MAPPING_KIND, key)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from ..erp import monitoring, traffic
@@ -15,47 +16,47 @@ from .erp_common import behaviours, erp_operation, integration, use_cases
 from .erp_inbound import EVENT_KIND
 
 
-def _now(call: Any) -> datetime:
+def _now(call: Call) -> datetime:
     return c.world(call).clock.now()
 
 
 @erp_operation("queryInboundMonitoringEvents", reads_only=True)
-def query_inbound_monitoring_events(call: Any) -> Any:
+def query_inbound_monitoring_events(call: Call) -> Any:
     owner = integration(call)
     return call.json(traffic.query_inbound(c.store(call), owner["id"], c.world(call).org_id, call.body or {}))
 
 
 @erp_operation("queryOutboundMonitoringEvents", reads_only=True)
-def query_outbound_monitoring_events(call: Any) -> Any:
+def query_outbound_monitoring_events(call: Call) -> Any:
     owner = integration(call)
     return call.json(traffic.query_outbound(c.store(call), owner["id"], c.world(call).org_id, call.body or {}))
 
 
 @erp_operation("getMonitoringStats", reads_only=True)
-def get_monitoring_stats(call: Any) -> Any:
+def get_monitoring_stats(call: Call) -> Any:
     owner = integration(call)
     return call.json(traffic.stats(c.store(call), owner["id"], c.world(call).org_id, call.body or {}))
 
 
 @erp_operation("getMonitoringTimeSeries", reads_only=True)
-def get_monitoring_time_series(call: Any) -> Any:
+def get_monitoring_time_series(call: Call) -> Any:
     owner = integration(call)
     return call.json(traffic.time_series(c.store(call), owner["id"], c.world(call).org_id, call.body, _now(call)))
 
 
 @erp_operation("getMonitoringTimeSeriesV2", reads_only=True)
-def get_monitoring_time_series_v2(call: Any) -> Any:
+def get_monitoring_time_series_v2(call: Call) -> Any:
     owner = integration(call)
     return call.json(monitoring.time_series_v2(c.store(call), owner["id"], call.body, _now(call)))
 
 
 @erp_operation("queryAccessLogs", reads_only=True)
-def query_access_logs(call: Any) -> Any:
+def query_access_logs(call: Call) -> Any:
     owner = integration(call)
     return call.json(traffic.query_access_logs(c.store(call), owner["id"], call.body or {}))
 
 
-def _inbound_event(call: Any, integration_id: str, event_id: str | None) -> dict[str, Any] | None:
+def _inbound_event(call: Call, integration_id: str, event_id: str | None) -> dict[str, Any] | None:
     if not event_id:
         return None
     record = c.store(call).record_get(EVENT_KIND, event_id)
@@ -65,7 +66,7 @@ def _inbound_event(call: Any, integration_id: str, event_id: str | None) -> dict
 
 
 @erp_operation("getAssociatedMonitoringEvents")
-def get_associated_monitoring_events(call: Any) -> Any:
+def get_associated_monitoring_events(call: Call) -> Any:
     owner = integration(call)
     event_id = call.params["eventId"]
     return call.json({"monitoring_events": monitoring.associated(c.store(call), owner["id"], event_id),
@@ -73,7 +74,7 @@ def get_associated_monitoring_events(call: Any) -> Any:
 
 
 @erp_operation("getMonitoringTraceByCorrelation")
-def get_monitoring_trace_by_correlation(call: Any) -> Any:
+def get_monitoring_trace_by_correlation(call: Call) -> Any:
     owner = integration(call)
     found = monitoring.trace(c.store(call), owner["id"], call.params["correlationId"])
     if found is None:
@@ -84,7 +85,7 @@ def get_monitoring_trace_by_correlation(call: Any) -> Any:
 
 
 @erp_operation("ingestExternalMonitoringEvents")
-def ingest_external_monitoring_events(call: Any) -> Any:
+def ingest_external_monitoring_events(call: Call) -> Any:
     owner = integration(call)
     slugs = {u["slug"]: u for u in use_cases(call, owner["id"]) if u.get("slug")}
     return call.json(monitoring.ingest_external(c.world(call), owner["id"], call.body["events"], slugs), status=202)

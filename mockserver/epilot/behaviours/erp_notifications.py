@@ -5,20 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from ..erp import notifications
 from . import common as c
 from .erp_common import behaviours, erp_operation, integration, limit_of, page_after
 
 
 @erp_operation("getNotificationStatus", locks=True)  # records rule transitions
-def get_notification_status(call: Any) -> Any:
+def get_notification_status(call: Call) -> Any:
     owner = integration(call)
     return call.json(notifications.evaluate(c.world(call), owner, c.world(call).clock.now(),
                                             with_baseline=call.params.get("include") == "baseline_series"))
 
 
 @erp_operation("listNotificationHistory", locks=True)  # likewise
-def list_notification_history(call: Any) -> Any:
+def list_notification_history(call: Call) -> Any:
     owner = integration(call)
     w = c.world(call)
     notifications.evaluate(w, owner, c.world(call).clock.now(), with_baseline=False)
@@ -30,7 +32,7 @@ def list_notification_history(call: Any) -> Any:
 
 
 @erp_operation("testSendNotification")
-def test_send_notification(call: Any) -> Any:
+def test_send_notification(call: Call) -> Any:
     owner = integration(call)
     body = call.body
     config = notifications.config_of(owner) or {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from ..erp import queue
 from ..erp.outbound import DELIVERY_KIND
 from . import common as c
@@ -12,7 +14,7 @@ from .erp_common import behaviours, erp_operation, integration, limit_of, page_a
 
 
 @erp_operation("pollOutboundMessages", reads_only=True)  # waits for queued changes, then locks itself
-async def poll_outbound_messages(call: Any) -> Any:
+async def poll_outbound_messages(call: Call) -> Any:
     owner = integration(call)
     world = c.world(call)
     if world.outbound is not None:
@@ -22,12 +24,12 @@ async def poll_outbound_messages(call: Any) -> Any:
 
 
 @erp_operation("ackOutboundMessages")
-def ack_outbound_messages(call: Any) -> Any:
+def ack_outbound_messages(call: Call) -> Any:
     owner = integration(call)
     return call.json({"results": queue.ack(c.world(call), owner["id"], call.body["acks"])})
 
 
-def _dead_letters(call: Any, integration_id: str) -> list[dict[str, Any]]:
+def _dead_letters(call: Call, integration_id: str) -> list[dict[str, Any]]:
     st = c.store(call)
     items = [m for m in queue.messages(st, integration_id) if m["state"] == "dead"]
     items += [d for d in st.record_list(DELIVERY_KIND, parent=integration_id) if d.get("dead_lettered_at")]
@@ -47,7 +49,7 @@ def _dlq_item(item: dict[str, Any]) -> dict[str, Any]:
 
 
 @erp_operation("listOutboundDlqMessages")
-def list_outbound_dlq_messages(call: Any) -> Any:
+def list_outbound_dlq_messages(call: Call) -> Any:
     owner = integration(call)
     page, more = page_after(_dead_letters(call, owner["id"]), "id", call.params.get("next_token"),
                             limit_of(call.params.get("limit"), 25, 100))
@@ -58,7 +60,7 @@ def list_outbound_dlq_messages(call: Any) -> Any:
 
 
 @erp_operation("redriveOutboundDlqMessages")
-def redrive_outbound_dlq_messages(call: Any) -> Any:
+def redrive_outbound_dlq_messages(call: Call) -> Any:
     from ..world.extension import outbound_dispatcher
 
     owner = integration(call)
@@ -80,20 +82,20 @@ def redrive_outbound_dlq_messages(call: Any) -> Any:
 
 
 @erp_operation("unblockOutboundStream")
-def unblock_outbound_stream(call: Any) -> Any:
+def unblock_outbound_stream(call: Call) -> Any:
     owner = integration(call)
     return call.json(queue.unblock(c.world(call), owner["id"], (call.body or {}).get("reason")))
 
 
 @erp_operation("getOutboundStatus", reads_only=True)
-def get_outbound_status(call: Any) -> Any:
+def get_outbound_status(call: Call) -> Any:
     owner = integration(call)
     records = use_cases(call, owner["id"])
     by_slug = {str(u.get("slug")): u for u in records}
     return call.json({"useCases": [_status(call, owner, u, by_slug) for u in records if u.get("type") == "outbound"]})
 
 
-def _status(call: Any, owner: dict[str, Any], record: dict[str, Any], by_slug: dict[str, Any]) -> dict[str, Any]:
+def _status(call: Call, owner: dict[str, Any], record: dict[str, Any], by_slug: dict[str, Any]) -> dict[str, Any]:
     config = record.get("configuration") or {}
     mappings = config.get("mappings") or []
     enabled = bool(record.get("enabled", True))

@@ -9,6 +9,7 @@ import copy
 from typing import Any
 from urllib.parse import urlencode
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.jsontext import dumps
 
@@ -22,7 +23,7 @@ _HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "prox
                "content-length", "content-encoding"}
 
 
-def _secure_proxy(call: Any) -> dict[str, Any]:
+def _secure_proxy(call: Call) -> dict[str, Any]:
     record = use_case(call)
     if record.get("type") != "secure_proxy":  # no such secure proxy: its whitelist does not exist
         raise Reject("not_found", f"use case {record['id']} is an {record.get('type')} use case, not a secure proxy")
@@ -37,12 +38,12 @@ def _whitelist(record: dict[str, Any]) -> dict[str, Any]:
 
 
 @erp_operation("getSecureProxyWhitelist")
-def get_secure_proxy_whitelist(call: Any) -> Any:
+def get_secure_proxy_whitelist(call: Call) -> Any:
     return call.json(_whitelist(_secure_proxy(call)))
 
 
 @erp_operation("updateSecureProxyWhitelist")
-def update_secure_proxy_whitelist(call: Any) -> Any:
+def update_secure_proxy_whitelist(call: Call) -> Any:
     record = _secure_proxy(call)
     keep_history(call, record)
     changed = copy.deepcopy(record)
@@ -57,14 +58,14 @@ def update_secure_proxy_whitelist(call: Any) -> Any:
 
 
 @erp_operation("listSecureProxyWhitelistHistory")
-def list_secure_proxy_whitelist_history(call: Any) -> Any:
+def list_secure_proxy_whitelist_history(call: Call) -> Any:
     record = _secure_proxy(call)
     entries = [e for e in history(call, record["id"]) if e.get("type") == "secure_proxy"]
     return call.json({"history": entries[:limit_of(call.params.get("limit"), 50, 500)]})
 
 
 @erp_operation("listSecureProxies")
-def list_secure_proxies(call: Any) -> Any:
+def list_secure_proxies(call: Call) -> Any:
     out = []
     for owner in c.store(call).record_list("erp_integration"):
         for record in use_cases(call, owner["id"]):
@@ -78,26 +79,26 @@ def list_secure_proxies(call: Any) -> Any:
     return call.json({"secure_proxies": out})
 
 
-def _timeout(call: Any) -> float:
+def _timeout(call: Call) -> float:
     from ..world.extension import outbound_dispatcher
 
     return float(outbound_dispatcher(call.services).timeout)
 
 
-def _resolver(call: Any) -> Any:
+def _resolver(call: Call) -> Any:
     from ..world.extension import outbound_dispatcher
 
     return outbound_dispatcher(call.services).resolver
 
 
-def _policy(call: Any) -> Any:
+def _policy(call: Call) -> Any:
     """The engine's outbound policy (the dispatcher carries it, with the resolver)."""
     from ..world.extension import outbound_dispatcher
 
     return outbound_dispatcher(call.services).policy
 
 
-async def _monitor(call: Any, owner: dict[str, Any], record: dict[str, Any], level: str, code: str, message: str,
+async def _monitor(call: Call, owner: dict[str, Any], record: dict[str, Any], level: str, code: str, message: str,
                    correlation_id: str | None = None, detail: dict[str, Any] | None = None) -> None:
     """A monitoring entry, written under the write lock (these calls run without it while they wait)."""
     w = c.world(call)
@@ -109,7 +110,7 @@ async def _monitor(call: Any, owner: dict[str, Any], record: dict[str, Any], lev
 
 # -- secure proxy ---------------------------------------------------------------------------------
 
-def _pick_proxy(call: Any, owner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def _pick_proxy(call: Call, owner: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     proxies = [u for u in use_cases(call, owner["id"]) if u.get("type") == "secure_proxy"]
     if body.get("use_case_id"):
         proxies = [u for u in proxies if u["id"] == body["use_case_id"]]
@@ -121,7 +122,7 @@ def _pick_proxy(call: Any, owner: dict[str, Any], body: dict[str, Any]) -> dict[
 
 
 @erp_operation("secureProxy", reads_only=True)  # no write lock while the upstream answers
-async def secure_proxy(call: Any) -> Any:
+async def secure_proxy(call: Call) -> Any:
     body = call.body
     owner = integration(call, body["integration_id"], kind="forbidden")
     record = _pick_proxy(call, owner, body)
@@ -170,14 +171,14 @@ def _response_body(response: Any, response_type: str) -> dict[str, Any]:
 
 # -- managed calls --------------------------------------------------------------------------------
 
-def _call_error(call: Any, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Any:
+def _call_error(call: Call, status: int, code: str, message: str, details: dict[str, Any] | None = None) -> Any:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
     return call.json({"error": error}, status=status)
 
 
-def integration_whitelist_refusal(call: Any, owner: dict[str, Any], url: str) -> str | None:
+def integration_whitelist_refusal(call: Call, owner: dict[str, Any], url: str) -> str | None:
     proxies = [u for u in use_cases(call, owner["id"]) if u.get("type") == "secure_proxy" and u.get("enabled", True)]
     if not proxies:
         return "the integration has no enabled secure proxy use case whose whitelist allows it"
@@ -186,7 +187,7 @@ def integration_whitelist_refusal(call: Any, owner: dict[str, Any], url: str) ->
 
 
 @erp_operation("managedCallExecute", reads_only=True)  # likewise
-async def managed_call_execute(call: Any) -> Any:
+async def managed_call_execute(call: Call) -> Any:
     body = call.body
     owner = integration(call, body["integration_id"])
     slug = call.params["slug"]
@@ -258,7 +259,7 @@ async def managed_call_execute(call: Any) -> Any:
     return call.json(result if result is not None else {})
 
 
-async def _token(call: Any, token_request: dict[str, Any]) -> str:
+async def _token(call: Call, token_request: dict[str, Any]) -> str:
     response = await send("POST", token_request["url"], headers={"content-type": "application/x-www-form-urlencoded"},
                           content=urlencode(token_request["form"]).encode(), timeout=_timeout(call),
                           resolver=_resolver(call),

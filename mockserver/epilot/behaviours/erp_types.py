@@ -6,12 +6,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from ..erp import typegen
 from . import common as c
 from .erp_common import behaviours, erp_operation, integration, use_cases
 
 
-def _previews(call: Any, owner: dict[str, Any]) -> list[dict[str, Any]]:
+def _previews(call: Call, owner: dict[str, Any]) -> list[dict[str, Any]]:
     st = c.store(call)
     out = []
     for record in use_cases(call, owner["id"]):
@@ -28,7 +30,7 @@ def _previews(call: Any, owner: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @erp_operation("generateTypesPreview")
-def generate_types_preview(call: Any) -> Any:
+def generate_types_preview(call: Call) -> Any:
     owner = integration(call)
     previews = _previews(call, owner)
     snapshot = c.store(call).record_get(typegen.SNAPSHOT_KIND, owner["id"]) or {}
@@ -45,7 +47,7 @@ def generate_types_preview(call: Any) -> Any:
 
 
 @erp_operation("generateTypes")
-def generate_types(call: Any) -> Any:
+def generate_types(call: Call) -> Any:
     owner = integration(call)
     body = call.body
     files, warnings = typegen.package(body["package_name"], body["version"], body.get("description"),
@@ -55,7 +57,7 @@ def generate_types(call: Any) -> Any:
 
 
 @erp_operation("commitTypes")
-def commit_types(call: Any) -> Any:
+def commit_types(call: Call) -> Any:
     owner = copy.deepcopy(integration(call))
     body = call.body
     st = c.store(call)

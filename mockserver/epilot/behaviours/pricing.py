@@ -14,6 +14,7 @@ import re
 from datetime import date
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Query
 
@@ -40,14 +41,14 @@ AVAILABILITY_COLUMNS = ("postal_code", "city", "street", "street_number", "start
 # -- compute, orders, checkout --------------------------------------------------------------------
 
 @behaviours("$calculatePricingDetails", reads_only=True)
-def calculate_pricing_details(call: Any) -> Any:
+def calculate_pricing_details(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     result = priced(compute_pricing_details, body.get("line_items") or [],
                     redeemed_promos=body.get("redeemed_promos"), catalog=StoreCatalog(call))
     return call.json(result)
 
 
-def _order_attributes(call: Any, payload: dict[str, Any], catalog: StoreCatalog,
+def _order_attributes(call: Call, payload: dict[str, Any], catalog: StoreCatalog,
                       missing: str = "unknown_reference") -> tuple[dict, dict | None]:
     """The order's attributes, priced. ``missing``: the error kind for ids in the payload that name
     nothing (a 400 where a 404 would say that the addressed order does not exist)."""
@@ -95,7 +96,7 @@ def _payment_method(method: Any) -> dict[str, Any] | None:
     return out
 
 
-def create_order_in_world(call: Any, payload: dict[str, Any], catalog: StoreCatalog) -> dict[str, Any]:
+def create_order_in_world(call: Call, payload: dict[str, Any], catalog: StoreCatalog) -> dict[str, Any]:
     attributes, contact = _order_attributes(call, payload, catalog)
     w = c.world(call)
     attributes["order_number"] = f"OR-{w.new_id()[:8].upper()}"
@@ -109,12 +110,12 @@ def create_order_in_world(call: Any, payload: dict[str, Any], catalog: StoreCata
 
 
 @behaviours("createOrder")
-def create_order(call: Any) -> Any:
+def create_order(call: Call) -> Any:
     return call.json(create_order_in_world(call, call.body, StoreCatalog(call)), status=201)
 
 
 @behaviours("putOrder")
-def put_order(call: Any) -> Any:
+def put_order(call: Call) -> Any:
     existing = c.store(call).get(call.params["id"])
     if existing is None or existing.get("_schema") != "order":
         raise Reject("not_found", f"order {call.params['id']} not found")
@@ -131,7 +132,7 @@ def put_order(call: Any) -> Any:
 
 
 @behaviours("$checkoutCart")
-def checkout_cart(call: Any) -> Any:
+def checkout_cart(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     cart = body.get("cart") or {}
     if isinstance(cart, str):
@@ -169,7 +170,7 @@ def checkout_cart(call: Any) -> Any:
     return call.json({"order": order})
 
 
-def _contact_for_checkout(call: Any, customer: dict[str, Any]) -> str | None:
+def _contact_for_checkout(call: Call, customer: dict[str, Any]) -> str | None:
     if not customer.get("email"):
         return None
     from .portal.users import contacts_by_email
@@ -180,7 +181,7 @@ def _contact_for_checkout(call: Any, customer: dict[str, Any]) -> str | None:
 
 # -- catalog and promo codes ------------------------------------------------------------------------
 
-def _catalog_entities(call: Any, known: bool) -> list[dict[str, Any]]:
+def _catalog_entities(call: Call, known: bool) -> list[dict[str, Any]]:
     if not known:
         return []
     page = c.store(call).query(Query(schemas=("product", "price", "coupon"), limit=100_000,
@@ -195,7 +196,7 @@ def _whole(value: Any, default: int) -> int:
     return max(0, min(int(value), 1_000_000))
 
 
-def _search_catalog(call: Any, known: bool) -> Any:
+def _search_catalog(call: Call, known: bool) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     try:
         node = parse_catalog_query(body.get("q") or "")
@@ -215,17 +216,17 @@ def _search_catalog(call: Any, known: bool) -> Any:
 
 
 @behaviours("$searchCatalog", reads_only=True)
-def search_catalog(call: Any) -> Any:
+def search_catalog(call: Call) -> Any:
     return _search_catalog(call, org_known(call))
 
 
 @behaviours("$privateSearchCatalog", reads_only=True)
-def private_search_catalog(call: Any) -> Any:
+def private_search_catalog(call: Call) -> Any:
     return _search_catalog(call, True)
 
 
 @behaviours("$validatePromoCodes")
-def validate_promo_codes(call: Any) -> Any:
+def validate_promo_codes(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     codes = {str(code).strip().lower() for code in body.get("promo_codes") or []}
     wanted = set(body.get("coupon_ids") or [])
@@ -284,7 +285,7 @@ def _rule_matches(rule: dict[str, Any], location: dict[str, Any], on: str | None
     return not (too_early or too_late)
 
 
-def available(call: Any, product_id: str, location: dict[str, Any], on: str | None) -> tuple[bool, str, int]:
+def available(call: Call, product_id: str, location: dict[str, Any], on: str | None) -> tuple[bool, str, int]:
     """Whether the product is available at the location on the date, why, and how many rules match."""
     record = c.store(call).record_get(AVAILABILITY_KIND, product_id)
     if record is None:
@@ -297,7 +298,7 @@ def available(call: Any, product_id: str, location: dict[str, Any], on: str | No
 
 
 @behaviours("$availabilityCheck")
-def availability_check(call: Any) -> Any:
+def availability_check(call: Call) -> Any:
     body = call.body
     location = body["filters"].get("location") or {}
     on = body["filters"].get("available_date")
@@ -318,7 +319,7 @@ def availability_check(call: Any) -> Any:
 
 
 @behaviours("$validateAvailabilityFile")
-def validate_availability_file(call: Any) -> Any:
+def validate_availability_file(call: Call) -> Any:
     record = c.store(call).record_get(AVAILABILITY_KIND, call.params["id"])
     if record is None:
         raise Reject("not_found", f"no availability file for {call.params['id']}")
@@ -328,12 +329,12 @@ def validate_availability_file(call: Any) -> Any:
 
 # -- spot market ------------------------------------------------------------------------------------
 
-def _market_meta(call: Any) -> dict[str, Any]:
+def _market_meta(call: Call) -> dict[str, Any]:
     return {"signature": f"mock-{c.world(call).org_id}", "timestamp": int(c.world(call).clock.time() * 1000)}
 
 
 @behaviours("$historicMarketPrices")
-def historic_prices(call: Any) -> Any:
+def historic_prices(call: Call) -> Any:
     p = call.params
     prices = priced(historic_market_prices, market=p["market"], bidding_zone=p["bidding_zone"],
                      frequency=p["frequency"], start=p["from"], end=p["to"], seed=call.services.config.seed)
@@ -341,7 +342,7 @@ def historic_prices(call: Any) -> Any:
 
 
 @behaviours("$averageMarketPrice")
-def average_price(call: Any) -> Any:
+def average_price(call: Call) -> Any:
     p = call.params
     price = priced(average_market_price, market=p["market"], bidding_zone=p["bidding_zone"], start=p["from"],
                     end=p["to"], seed=call.services.config.seed)
@@ -352,14 +353,14 @@ def average_price(call: Any) -> Any:
 # -- external integrations ------------------------------------------------------------------------
 
 @behaviours("$saveCredentials")
-def save_credentials(call: Any) -> Any:
+def save_credentials(call: Call) -> Any:
     if isinstance(call.body, dict):  # without a body there is nothing to save
         c.store(call).record_put(CREDENTIALS_KIND, call.params["integrationId"], dict(call.body))
     return call.empty()
 
 
 @behaviours("$getCredentials")
-def get_credentials(call: Any) -> Any:
+def get_credentials(call: Call) -> Any:
     record = c.store(call).record_get(CREDENTIALS_KIND, call.params["integrationId"])
     if record is None:
         raise Reject("not_found", f"no credentials saved for integration {call.params['integrationId']}")
@@ -367,6 +368,6 @@ def get_credentials(call: Any) -> Any:
 
 
 @behaviours("$deleteCredentials")
-def delete_credentials(call: Any) -> Any:
+def delete_credentials(call: Call) -> Any:
     c.store(call).record_delete(CREDENTIALS_KIND, call.params["integrationId"])  # deleting nothing is done too
     return call.empty()

@@ -11,6 +11,7 @@ import zlib
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.store.base import Query
 
 from ..pricing import compute_pricing_details, js_number_string
@@ -35,7 +36,7 @@ def _hash(*parts: str) -> int:
     return zlib.crc32("|".join(parts).encode())
 
 
-def _meta(call: Any, *parts: str) -> dict[str, Any]:
+def _meta(call: Call, *parts: str) -> dict[str, Any]:
     w = c.world(call)
     return {"signature": f"{_hash(w.org_id, *parts):08x}", "timestamp": int(w.clock.time() * 1000)}
 
@@ -52,7 +53,7 @@ CONTROL_ZONES = (("Amprion", "10YDE-RWENET---I"), ("TenneT", "10YDE-EON------1")
                  ("TransnetBW", "10YDE-ENBW-----N"), ("50Hertz", "10YDE-VE-------2"))
 
 
-def _provider(call: Any, name: str, code: str, energy: str, postal_code: str) -> dict[str, Any]:
+def _provider(call: Call, name: str, code: str, energy: str, postal_code: str) -> dict[str, Any]:
     seed = _hash(postal_code, energy)
     supplier = DEFAULT_SUPPLIERS[seed % len(DEFAULT_SUPPLIERS)]
     if energy == "gas":
@@ -68,7 +69,7 @@ def _provider(call: Any, name: str, code: str, energy: str, postal_code: str) ->
 
 
 @behaviours("$searchProviders")
-def search_providers(call: Any) -> Any:
+def search_providers(call: Call) -> Any:
     body = call.body
     start = _hash(body["postal_code"], body["type"]) % len(GRID_OPERATORS)
     count = 1 + _hash(body["postal_code"]) % 2
@@ -77,7 +78,7 @@ def search_providers(call: Any) -> Any:
 
 
 @behaviours("$searchStreets")
-def search_streets(call: Any) -> Any:
+def search_streets(call: Call) -> Any:
     body = call.body
     city = str(body.get("city") or "").lower()  # a null city: every street of the postal code
     known = set()
@@ -104,7 +105,7 @@ def _fee(cents: Decimal, unit: Decimal | None = None) -> dict[str, Any]:
 
 
 @behaviours("$computePrice")
-def compute_price(call: Any) -> Any:
+def compute_price(call: Call) -> Any:
     """GetAG-style grid fees: a static part (grid base fee, metering) and variable parts per kWh (grid
     usage, concession levy), high and low tariff, for the billing period."""
     with localcontext() as ctx:  # any JSON number of kWh, up to 1.8e308, computes exactly
@@ -112,7 +113,7 @@ def compute_price(call: Any) -> Any:
         return _compute_price(call)
 
 
-def _compute_price(call: Any) -> Any:
+def _compute_price(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     energy = body.get("type") or "power"
     postal_code = str(body.get("postal_code") or "")
@@ -154,7 +155,7 @@ def _compute_price(call: Any) -> Any:
     return call.json(out)
 
 
-def _tariff_items(call: Any) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+def _tariff_items(call: Call) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
     """The world's energy tariffs: (product, its prices)."""
     st = c.store(call)
     out = []
@@ -186,7 +187,7 @@ def _consumption(context: Any) -> int:
     return DEFAULT_CONSUMPTION
 
 
-def _priced_products(call: Any, context: dict[str, Any]) -> list[dict[str, Any]]:
+def _priced_products(call: Call, context: dict[str, Any]) -> list[dict[str, Any]]:
     consumption = _consumption(context)
     catalog = StoreCatalog(call)
     results = []
@@ -204,18 +205,18 @@ def _priced_products(call: Any, context: dict[str, Any]) -> list[dict[str, Any]]
 
 
 @behaviours("$searchExternalProducts")
-def search_external_products(call: Any) -> Any:
+def search_external_products(call: Call) -> Any:
     results = _priced_products(call, call.body["context"])
     return call.json({"hits": len(results), "results": results})
 
 
 @behaviours("$getExternalCatalogProducts")
-def external_catalog_products(call: Any) -> Any:
+def external_catalog_products(call: Call) -> Any:
     results = _priced_products(call, call.body.get("context"))
     return call.json({"hits": len(results), "results": results})
 
 
-def _recommendations(call: Any) -> Any:
+def _recommendations(call: Call) -> Any:
     results = _priced_products(call, call.body.get("context"))
     if not results:  # a world without tariffs: the empty cart as the source
         source = {"pricing_details": priced(compute_pricing_details, []), "_meta": _meta(call, "empty")}
@@ -224,12 +225,12 @@ def _recommendations(call: Any) -> Any:
 
 
 @behaviours("$searchExternalProductRecommendations")
-def search_external_product_recommendations(call: Any) -> Any:
+def search_external_product_recommendations(call: Call) -> Any:
     return _recommendations(call)
 
 
 @behaviours("$getExternalCatalogProductRecommendations")
-def external_catalog_product_recommendations(call: Any) -> Any:
+def external_catalog_product_recommendations(call: Call) -> Any:
     return _recommendations(call)
 
 
@@ -253,7 +254,7 @@ def _recommendation(st: Any, recommendation: dict[str, Any]) -> dict[str, Any]:
 
 
 @behaviours("$productRecommendations", reads_only=True)
-def product_recommendations(call: Any) -> Any:
+def product_recommendations(call: Call) -> Any:
     """The organization's product recommendations: those named, else those whose source is the catalog
     item's product or price, or one of the contract's products."""
     st = c.store(call)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from ..pricing import PricingInputError, UnknownCatalogIdError, price_order_payload
@@ -23,7 +24,7 @@ PRICED_ATTRIBUTES = ("line_items", "amount_subtotal", "amount_total", "amount_ta
 class StoreCatalog:
     """The pricing engine's catalogue lookups, against the world."""
 
-    def __init__(self, call: Any, org_known: bool = True) -> None:
+    def __init__(self, call: Call, org_known: bool = True) -> None:
         self.store = c.store(call)
         self.org_known = org_known
 
@@ -46,7 +47,7 @@ class StoreCatalog:
         return self._get("tax", entity_id)
 
 
-def org_known(call: Any, header: str = "X-Ivy-Org-ID") -> bool:
+def org_known(call: Call, header: str = "X-Ivy-Org-ID") -> bool:
     """Public operations name the organisation in a header; only the world's org has a catalogue."""
     org = call.headers.get(header)
     return org is None or org == c.world(call).org_id
@@ -63,7 +64,7 @@ def priced(fn: Callable[..., T], *args: Any, missing: str = "unknown_reference",
         raise Reject("bad_request", str(exc)) from None
 
 
-def priced_order(call: Any, payload: dict[str, Any], *, catalog: StoreCatalog | None = None,
+def priced_order(call: Call, payload: dict[str, Any], *, catalog: StoreCatalog | None = None,
                  missing: str = "unknown_reference") -> dict[str, Any]:
     """The pricing attributes of an order written with ``payload`` (its ``line_items``,
     ``redeemed_promos`` and ``currency``): :data:`PRICED_ATTRIBUTES`, priced by the engine with the
@@ -71,7 +72,7 @@ def priced_order(call: Any, payload: dict[str, Any], *, catalog: StoreCatalog | 
     return priced(price_order_payload, payload, catalog=catalog or StoreCatalog(call), missing=missing)
 
 
-def catalog_relations(call: Any, attributes: dict[str, Any], items: list[dict[str, Any]]) -> None:
+def catalog_relations(call: Call, attributes: dict[str, Any], items: list[dict[str, Any]]) -> None:
     """Set the order ``attributes``' products, prices and coupons relations to the catalogue entities
     its line ``items`` use (those of them that exist)."""
     wanted: dict[str, list[str]] = {"products": [], "prices": [], "coupons": []}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -16,7 +17,7 @@ MLOGIN_KIND = "mlogin_event"
 
 
 @behaviours("changePortalUserPassword")
-def change_portal_user_password(call: Any) -> Any:
+def change_portal_user_password(call: Call) -> Any:
     user = c.store(call).get(call.principal.subject)
     if user is None:
         raise Reject("not_found", "the portal user of this token no longer exists")
@@ -31,7 +32,7 @@ def change_portal_user_password(call: Any) -> Any:
 
 
 @behaviours("checkAccountExists", reads_only=True)
-def check_account_exists(call: Any) -> Any:
+def check_account_exists(call: Call) -> Any:
     portal_of_call(call)
     body = call.body
     if body["org_id"] != c.world(call).org_id:
@@ -52,7 +53,7 @@ def check_account_exists(call: Any) -> Any:
 
 
 @behaviours("getRecipientsToNotifyOnAutomation", reads_only=True)
-def get_recipients_to_notify_on_automation(call: Any) -> Any:
+def get_recipients_to_notify_on_automation(call: Call) -> Any:
     """Of the given e-mails, those that belong to portal users (who get the portal's notification)."""
     body = call.body or {}
     recipients = []
@@ -64,7 +65,7 @@ def get_recipients_to_notify_on_automation(call: Any) -> Any:
                       "message": f"{len(recipients)} of {len(body.get('emails') or [])} recipients are portal users"})
 
 
-def _mlogin(call: Any, action: str, details: dict[str, Any]) -> None:
+def _mlogin(call: Call, action: str, details: dict[str, Any]) -> None:
     w = c.world(call)
     event = {"id": w.new_id(), "action": action, "client_id": call.params["client_id"],
              "user_id": call.params["user_id"], "received_at": w.now(), **details}
@@ -72,12 +73,12 @@ def _mlogin(call: Any, action: str, details: dict[str, Any]) -> None:
 
 
 @behaviours("deRegisterMLoginUser")
-def de_register_m_login_user(call: Any) -> Any:
+def de_register_m_login_user(call: Call) -> Any:
     _mlogin(call, "deregister", {})
     return call.empty(204)
 
 
 @behaviours("notifyMLoginInterestChange")
-def notify_m_login_interest_change(call: Any) -> Any:
+def notify_m_login_interest_change(call: Call) -> Any:
     _mlogin(call, "interest_change", {"change": call.body or {}})
     return call.empty(200)

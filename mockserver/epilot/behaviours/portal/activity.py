@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -45,7 +46,7 @@ def _item(entity: dict[str, Any], kind: str, timestamp: str, seed: str, **payloa
             "payload": {"entity": {"id": entity["_id"], "schema": entity["_schema"]}, **payload}}
 
 
-def feed_of(call: Any, entity: dict[str, Any]) -> list[dict[str, Any]]:
+def feed_of(call: Call, entity: dict[str, Any]) -> list[dict[str, Any]]:
     """Every activity of ``entity``, newest first: stored activities and the entity's own history."""
     st = c.store(call)
     items = [dict(r) for r in st.record_list(ACTIVITY_KIND, parent=entity["_id"])]
@@ -65,7 +66,7 @@ def feed_of(call: Any, entity: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def record_activity(call: Any, entity: dict[str, Any], kind: str, **payload: Any) -> dict[str, Any]:
+def record_activity(call: Call, entity: dict[str, Any], kind: str, **payload: Any) -> dict[str, Any]:
     """Store an activity on ``entity`` and return it."""
     now = c.world(call).now()
     item = _item(entity, kind, now, f"{entity['_id']}:{kind}:{c.world(call).new_id()}", **payload)
@@ -75,7 +76,7 @@ def record_activity(call: Any, entity: dict[str, Any], kind: str, **payload: Any
     return item
 
 
-def _with_status(call: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_status(call: Call, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     st = c.store(call)
     user = call.principal.subject
     out = []
@@ -88,7 +89,7 @@ def _with_status(call: Any, items: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 @behaviours("getEntityActivityFeed")
-def get_entity_activity_feed(call: Any) -> Any:
+def get_entity_activity_feed(call: Call) -> Any:
     p = call.params
     entity = c.load(call, p["id"], p["slug"])
     items = feed_of(call, entity)
@@ -110,7 +111,7 @@ def get_entity_activity_feed(call: Any) -> Any:
 
 
 @behaviours("createCustomEntityActivity")
-def create_custom_entity_activity(call: Any) -> Any:
+def create_custom_entity_activity(call: Call) -> Any:
     body = call.body or {}
     ids = call.params.get("entities") or []
     targets = [c.load(call, i) for i in dict.fromkeys(ids)]
@@ -128,12 +129,12 @@ def create_custom_entity_activity(call: Any) -> Any:
     return call.json(first, status=201)
 
 
-def activity_by_id(call: Any, activity_id: str) -> dict[str, Any] | None:
+def activity_by_id(call: Call, activity_id: str) -> dict[str, Any] | None:
     return c.store(call).record_get(ACTIVITY_KIND, activity_id)
 
 
 @behaviours("getAutomationContext")
-def get_automation_context(call: Any) -> Any:
+def get_automation_context(call: Call) -> Any:
     """The entities an automation activity is about: the activity's entity and its relations, by schema."""
     activity = activity_by_id(call, call.params["activity_id"])
     if activity is None:
@@ -148,7 +149,7 @@ def get_automation_context(call: Any) -> Any:
     return call.json(context)
 
 
-def _visible_activity(call: Any, activity_id: str) -> dict[str, Any] | None:
+def _visible_activity(call: Call, activity_id: str) -> dict[str, Any] | None:
     """A notification of this customer: a feed item of one of the entities they may see."""
     stored = activity_by_id(call, activity_id)
     if stored is not None:
@@ -159,7 +160,7 @@ def _visible_activity(call: Any, activity_id: str) -> dict[str, Any] | None:
 
 
 @behaviours("updateNotificationsStatus")
-def update_notifications_status(call: Any) -> Any:
+def update_notifications_status(call: Call) -> Any:
     notes = call.body["notifications"]
     user = call.principal.subject
     own_feed: dict[str, dict[str, Any]] | None = None
@@ -182,7 +183,7 @@ def update_notifications_status(call: Any) -> Any:
 
 
 @behaviours("updateCampaignPortalBlockStatus")
-def update_campaign_portal_block_status(call: Any) -> Any:
+def update_campaign_portal_block_status(call: Call) -> Any:
     campaign_id = call.params["campaign_id"]
     body = call.body
     visible = c.visible_ids(call)

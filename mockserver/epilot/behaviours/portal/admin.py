@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -31,7 +32,7 @@ EXTRA_PERMISSION_ATTRIBUTES = {
 
 # -- schemas and settings ----------------------------------------------------------------------
 
-def portal_schemas(call: Any, public: bool = False) -> list[dict[str, str]]:
+def portal_schemas(call: Call, public: bool = False) -> list[dict[str, str]]:
     """The entity schemas of the world that portal users can see (by the portal's grants)."""
     counts = c.store(call).counts_by_schema()
     if public:
@@ -46,24 +47,24 @@ def portal_schemas(call: Any, public: bool = False) -> list[dict[str, str]]:
 
 
 @behaviours("getSchemas")
-def get_schemas(call: Any) -> Any:
+def get_schemas(call: Call) -> Any:
     return call.json({"schemas": portal_schemas(call)})
 
 
 @behaviours("getSchemasByDomain")
-def get_schemas_by_domain(call: Any) -> Any:
+def get_schemas_by_domain(call: Call) -> Any:
     portal_by(call, domain=call.params["domain"])
     return call.json({"schemas": portal_schemas(call, public=True)})
 
 
 @behaviours("getPublicSchemasV3")
-def get_public_schemas_v3(call: Any) -> Any:
+def get_public_schemas_v3(call: Call) -> Any:
     _check_org(call)
     portal_of_call(call)
     return call.json({"schemas": portal_schemas(call, public=True)})
 
 
-def org_settings(call: Any) -> dict[str, Any]:
+def org_settings(call: Call) -> dict[str, Any]:
     found = portals(call)
     origins = {p.get("origin") for p in found if p.get("enabled", True)}
     sso = any(p.get("identity_providers") for p in found)
@@ -74,24 +75,24 @@ def org_settings(call: Any) -> dict[str, Any]:
 
 
 @behaviours("getOrganizationSettingsByDomain")
-def get_organization_settings_by_domain(call: Any) -> Any:
+def get_organization_settings_by_domain(call: Call) -> Any:
     portal_by(call, domain=call.params["domain"])
     return call.json({"data": org_settings(call)})
 
 
 @behaviours("getOrganizationSettings")
-def get_organization_settings(call: Any) -> Any:
+def get_organization_settings(call: Call) -> Any:
     return call.json({"data": org_settings(call)})
 
 
 @behaviours("extraPermissionAttributes")
-def extra_permission_attributes(call: Any) -> Any:
+def extra_permission_attributes(call: Call) -> Any:
     return call.json({"data": {schema: [{"name": n, "label": label, "group": group} for n, label, group in attrs]
                                for schema, attrs in EXTRA_PERMISSION_ATTRIBUTES.items()}})
 
 
 @behaviours("getRegistrationIdentifiers")
-def get_registration_identifiers(call: Any) -> Any:
+def get_registration_identifiers(call: Call) -> Any:
     """Attributes that can identify a registering customer: those the portals use, per schema."""
     data: dict[str, list[dict[str, str]]] = {}
     for portal in portals(call):
@@ -117,45 +118,45 @@ def _domain_check(portal: dict[str, Any]) -> tuple[bool, str]:
     return True, f"{domain} points at {portal.get('epilot_domain') or 'the portal'}"
 
 
-def _caa(call: Any, portal: dict[str, Any]) -> Any:
+def _caa(call: Call, portal: dict[str, Any]) -> Any:
     ok, message = _domain_check(portal)
     return call.json({"retry": not ok, "message": message, "isDNSConfigured": ok})
 
 
 @behaviours("validateCaaRecords")
-def validate_caa_records(call: Any) -> Any:
+def validate_caa_records(call: Call) -> Any:
     return _caa(call, portal_by(call, origin=call.params["origin"]))
 
 
 @behaviours("validateCaaRecordsV3")
-def validate_caa_records_v3(call: Any) -> Any:
+def validate_caa_records_v3(call: Call) -> Any:
     return _caa(call, portal_by_id(call, call.params["portal_id"]))
 
 
 @behaviours("verifyDns")
-def verify_dns(call: Any) -> Any:
+def verify_dns(call: Call) -> Any:
     ok, message = _domain_check(portal_by_id(call, call.params["portal_id"]))
     return call.json({"domain_status": "SUCCEED" if ok else "PENDING", "message": message})
 
 
-def _distribution(call: Any, portal: dict[str, Any]) -> Any:
+def _distribution(call: Call, portal: dict[str, Any]) -> Any:
     return call.json({"domainName": f"d{portal['portal_id'].replace('-', '')[:13]}.cloudfront.net"})
 
 
 @behaviours("configureDistribution")
-def configure_distribution(call: Any) -> Any:
+def configure_distribution(call: Call) -> Any:
     return _distribution(call, portal_by(call, origin=call.params["origin"]))
 
 
 @behaviours("configureDistributionV3")
-def configure_distribution_v3(call: Any) -> Any:
+def configure_distribution_v3(call: Call) -> Any:
     return _distribution(call, portal_by_id(call, call.params["portal_id"]))
 
 
 # -- templates and journeys --------------------------------------------------------------------
 
 @behaviours("replaceECPTemplateVariables")
-def replace_ecp_template_variables(call: Any) -> Any:
+def replace_ecp_template_variables(call: Call) -> Any:
     """Portal links for an email about ``entity_context``: per kind of portal, the invitation, entity and
     document links, and the e-mails of the portal users who can see the entity."""
     body = call.body or {}
@@ -184,7 +185,7 @@ def replace_ecp_template_variables(call: Any) -> Any:
 
 
 @behaviours("getTriggeredJourney")
-def get_triggered_journey(call: Any) -> Any:
+def get_triggered_journey(call: Call) -> Any:
     portal = portal_of_call(call)
     trigger = call.params["trigger_name"]
     for item in portal.get("triggered_journeys") or []:
@@ -198,7 +199,7 @@ def get_triggered_journey(call: Any) -> Any:
 
 
 @behaviours("canTriggerPortalFlow")
-def can_trigger_portal_flow(call: Any) -> Any:
+def can_trigger_portal_flow(call: Call) -> Any:
     """A flow may run when the portal exists and is enabled; file sharing needs the end-customer portal."""
     portal = portal_by_id(call, call.params["portal_id"])
     can = bool(portal.get("enabled", True))
@@ -214,7 +215,7 @@ def can_trigger_portal_flow(call: Any) -> Any:
 # -- cloning and mobile app --------------------------------------------------------------------
 
 @behaviours("clonePortalConfig")
-def clone_portal_config(call: Any) -> Any:
+def clone_portal_config(call: Call) -> Any:
     source = portal_by_id(call, call.body["source_portal_id"])
     st, w = c.store(call), c.world(call)
     new_id = w.new_id()
@@ -240,7 +241,7 @@ def clone_portal_config(call: Any) -> Any:
     return call.json(cloned, status=201)
 
 
-def _mobile(call: Any, portal: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+def _mobile(call: Call, portal: dict[str, Any], raw: bool = False) -> dict[str, Any]:
     stored = c.store(call).record_get(MOBILE_KIND, portal["portal_id"]) or {}
     if raw:
         return {"portal_id": portal["portal_id"], **stored}
@@ -257,12 +258,12 @@ def _mobile(call: Any, portal: dict[str, Any], raw: bool = False) -> dict[str, A
 
 
 @behaviours("getMobileConfig")
-def get_mobile_config(call: Any) -> Any:
+def get_mobile_config(call: Call) -> Any:
     return call.json(_mobile(call, portal_by_id(call, call.params["portal_id"]), bool(call.params.get("raw"))))
 
 
 @behaviours("putMobileConfig")
-def put_mobile_config(call: Any) -> Any:
+def put_mobile_config(call: Call) -> Any:
     portal = portal_by_id(call, call.params["portal_id"])
     st = c.store(call)
     stored = st.record_get(MOBILE_KIND, portal["portal_id"]) or {}
@@ -278,7 +279,7 @@ def put_mobile_config(call: Any) -> Any:
 
 # -- email template references -----------------------------------------------------------------
 
-def _using(call: Any, template_id: str) -> list[dict[str, Any]]:
+def _using(call: Call, template_id: str) -> list[dict[str, Any]]:
     st = c.store(call)
     def templates(p: dict[str, Any]) -> dict[str, Any]:
         return st.record_get("email_templates", p["portal_id"]) or p.get("email_templates") or {}
@@ -286,13 +287,13 @@ def _using(call: Any, template_id: str) -> list[dict[str, Any]]:
 
 
 @behaviours("listEmailTemplateReferences", reads_only=True)
-def list_email_template_references(call: Any) -> Any:
+def list_email_template_references(call: Call) -> Any:
     return call.json({"portals": [{"id": p["portal_id"], "name": p.get("name")}
                                   for p in _using(call, call.body["template_id"])]})
 
 
 @behaviours("migrateEmailTemplateReferences")
-def migrate_email_template_references(call: Any) -> Any:
+def migrate_email_template_references(call: Call) -> Any:
     source, target = call.body["source_template_id"], call.body["destination_template_id"]
     st, done = c.store(call), []
     for portal in _using(call, source):
@@ -314,7 +315,7 @@ def migrate_email_template_references(call: Any) -> Any:
 
 # -- entity access events ----------------------------------------------------------------------
 
-def _access(call: Any, portal: dict[str, Any]) -> Any:
+def _access(call: Call, portal: dict[str, Any]) -> Any:
     """Record an access event; with an entity, it is also an activity in the entity's feed (one id for
     both, so an automation can be started from it)."""
     schema, entity_id = call.params["schema"], call.params.get("entity_id")
@@ -334,12 +335,12 @@ def _access(call: Any, portal: dict[str, Any]) -> Any:
 
 
 @behaviours("triggerEntityAccessEvent")
-def trigger_entity_access_event(call: Any) -> Any:
+def trigger_entity_access_event(call: Call) -> Any:
     return _access(call, portal_by(call, origin=call.params["origin"]))
 
 
 @behaviours("triggerEntityAccessEventV3")
-def trigger_entity_access_event_v3(call: Any) -> Any:
+def trigger_entity_access_event_v3(call: Call) -> Any:
     return _access(call, portal_of_call(call))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -23,7 +24,7 @@ def _day_start(day: str) -> datetime | None:
 
 
 @behaviours("getBillingEvents")
-def get_billing_events(call: Any) -> Any:
+def get_billing_events(call: Call) -> Any:
     p = call.params
     offset, size = c.page_params(call)
     events = c.visible_of_schema(call, "billing_event")
@@ -48,7 +49,7 @@ def get_billing_events(call: Any) -> Any:
 
 
 @behaviours("getCustomerBalance")
-def get_customer_balance(call: Any) -> Any:
+def get_customer_balance(call: Call) -> Any:
     accounts = c.visible_of_schema(call, "billing_account")
     if not accounts:
         raise Reject("not_found", "this customer has no billing account")
@@ -58,7 +59,7 @@ def get_customer_balance(call: Any) -> Any:
 
 
 @behaviours("getBillingAccount")
-def get_billing_account(call: Any) -> Any:
+def get_billing_account(call: Call) -> Any:
     account = c.load(call, call.params["id"], "billing_account")
     return call.json({"entity": account, "relations": [c.with_schema(e) for e in c.related(call, account)]})
 
@@ -75,7 +76,7 @@ def _payment_keys(entity: dict[str, Any]) -> set[str]:
 
 
 @behaviours("searchPaymentRelationsInEntities")
-def search_payment_relations(call: Any) -> Any:
+def search_payment_relations(call: Call) -> Any:
     """The caller's contracts, orders and billing accounts that pay like entity ``id``: related to it,
     or with the same IBAN or SEPA mandate."""
     entity = c.load(call, call.params["id"])

@@ -9,6 +9,7 @@ import copy
 import re
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -19,18 +20,18 @@ V3_ONLY = ("default_user_to_notify", "entity_actions", "extension_hooks", "exten
 
 # -- lookups ------------------------------------------------------------------------------------
 
-def portals(call: Any) -> list[dict[str, Any]]:
+def portals(call: Call) -> list[dict[str, Any]]:
     return c.store(call).record_list("portal_config")
 
 
-def portal_by_id(call: Any, portal_id: str) -> dict[str, Any]:
+def portal_by_id(call: Call, portal_id: str) -> dict[str, Any]:
     doc = c.store(call).record_get("portal_config", portal_id)
     if doc is None:
         raise Reject("not_found", f"portal {portal_id} not found")
     return doc
 
 
-def portal_by(call: Any, *, origin: str | None = None, domain: str | None = None) -> dict[str, Any]:
+def portal_by(call: Call, *, origin: str | None = None, domain: str | None = None) -> dict[str, Any]:
     for doc in portals(call):
         if origin is not None and doc.get("origin") == origin:
             return doc
@@ -39,7 +40,7 @@ def portal_by(call: Any, *, origin: str | None = None, domain: str | None = None
     raise Reject("unknown_reference", f"no portal with {'origin ' + origin if origin else 'domain ' + str(domain)}")
 
 
-def portal_of_call(call: Any, source: dict[str, Any] | None = None) -> dict[str, Any]:
+def portal_of_call(call: Call, source: dict[str, Any] | None = None) -> dict[str, Any]:
     """The portal a request is about: ``portal_id``/``domain``/``origin`` (parameters, or ``source`` such
     as a body), else the logged-in portal user's portal, else the organization's first (end-customer) portal."""
     p = source if source is not None else call.params
@@ -70,7 +71,7 @@ def as_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _write_config(call: Any, portal_id: str, changes: dict[str, Any], existing: dict[str, Any] | None) -> dict:
+def _write_config(call: Call, portal_id: str, changes: dict[str, Any], existing: dict[str, Any] | None) -> dict:
     doc: dict[str, Any] = copy.deepcopy(existing) if existing else {"portal_id": portal_id,
                                                                     "organization_id": c.world(call).org_id}
     for key, value in changes.items():
@@ -92,34 +93,34 @@ def _write_config(call: Any, portal_id: str, changes: dict[str, Any], existing: 
 # -- v2 (origin) --------------------------------------------------------------------------------
 
 @behaviours("getPortalConfig")
-def get_portal_config(call: Any) -> Any:
+def get_portal_config(call: Call) -> Any:
     """An epilot user names the portal by origin; a portal user gets their own portal's configuration."""
     return call.json(as_v2(portal_of_call(call)))
 
 
 @behaviours("getOrgPortalConfig")
-def get_org_portal_config(call: Any) -> Any:
+def get_org_portal_config(call: Call) -> Any:
     return call.json(as_v2(portal_by(call, origin=call.params["origin"])))
 
 
 @behaviours("getPortalConfigByDomain")
-def get_portal_config_by_domain(call: Any) -> Any:
+def get_portal_config_by_domain(call: Call) -> Any:
     return call.json(as_v2(portal_by(call, domain=call.params["domain"])))
 
 
 @behaviours("getPublicPortalConfig")
-def get_public_portal_config(call: Any) -> Any:
+def get_public_portal_config(call: Call) -> Any:
     _check_org(call)
     return call.json(as_v2(portal_by(call, origin=call.params["origin"])))
 
 
 @behaviours("getAllPortalConfigs")
-def get_all_portal_configs(call: Any) -> Any:
+def get_all_portal_configs(call: Call) -> Any:
     return call.json({"data": [as_v2(doc) for doc in portals(call)]})
 
 
 @behaviours("upsertPortal")
-def upsert_portal(call: Any) -> Any:
+def upsert_portal(call: Call) -> Any:
     origin = call.params["origin"]
     try:
         existing: dict[str, Any] | None = portal_by(call, origin=origin)
@@ -131,13 +132,13 @@ def upsert_portal(call: Any) -> Any:
 
 
 @behaviours("deletePortal")
-def delete_portal(call: Any) -> Any:
+def delete_portal(call: Call) -> Any:
     doc = portal_by(call, origin=call.params["origin"])
     _delete_portal(call, doc["portal_id"])
     return call.empty()
 
 
-def _check_org(call: Any) -> None:
+def _check_org(call: Call) -> None:
     org = call.params.get("org_id")
     if org is not None and org != c.world(call).org_id:
         raise Reject("not_found", f"organization {org} has no portal here")
@@ -146,13 +147,13 @@ def _check_org(call: Any) -> None:
 # -- v3 (portal id) ------------------------------------------------------------------------------
 
 @behaviours("createPortalConfig")
-def create_portal_config(call: Any) -> Any:
+def create_portal_config(call: Call) -> Any:
     portal_id = c.world(call).new_id()
     return call.json(_write_config(call, portal_id, call.body or {}, None), status=201)
 
 
 @behaviours("getPortalConfigV3")
-def get_portal_config_v3(call: Any) -> Any:
+def get_portal_config_v3(call: Call) -> Any:
     doc = portal_by_id(call, call.params["portal_id"])
     own = (call.principal.claims or {}).get("portal_id") if call.principal.kind == "portal_user" else None
     if own and own != doc["portal_id"]:
@@ -161,36 +162,36 @@ def get_portal_config_v3(call: Any) -> Any:
 
 
 @behaviours("getPublicPortalConfigV3")
-def get_public_portal_config_v3(call: Any) -> Any:
+def get_public_portal_config_v3(call: Call) -> Any:
     _check_org(call)
     return call.json(as_v2(portal_by_id(call, call.params["portal_id"])))
 
 
 @behaviours("getOrgPortalConfigV3")
-def get_org_portal_config_v3(call: Any) -> Any:
+def get_org_portal_config_v3(call: Call) -> Any:
     return call.json(as_v2(portal_by_id(call, call.params["portal_id"])))
 
 
 @behaviours("putPortalConfig")
-def put_portal_config(call: Any) -> Any:
+def put_portal_config(call: Call) -> Any:
     existing = portal_by_id(call, call.params["portal_id"])
     return call.json(_write_config(call, existing["portal_id"], call.body or {}, existing))
 
 
 @behaviours("deletePortalConfig")
-def delete_portal_config(call: Any) -> Any:
+def delete_portal_config(call: Call) -> Any:
     portal_by_id(call, call.params["portal_id"])
     _delete_portal(call, call.params["portal_id"])
     return call.empty()
 
 
 @behaviours("listAllPortalConfigs")
-def list_all_portal_configs(call: Any) -> Any:
+def list_all_portal_configs(call: Call) -> Any:
     return call.json({"data": portals(call)})
 
 
 @behaviours("swapPortalConfig")
-def swap_portal_config(call: Any) -> Any:
+def swap_portal_config(call: Call) -> Any:
     body = call.body
     source, target = portal_by_id(call, body["source_portal_id"]), portal_by_id(call, body["target_portal_id"])
     keys = body.get("items_to_swap") or ["pages", "design_id", "feature_settings", "images"]
@@ -205,7 +206,7 @@ def swap_portal_config(call: Any) -> Any:
     return call.json({"message": f"swapped {', '.join(keys)} between the two portals"})
 
 
-def _delete_portal(call: Any, portal_id: str) -> None:
+def _delete_portal(call: Call, portal_id: str) -> None:
     st = c.store(call)
     with st.transaction():
         for page in st.record_list("portal_page", parent=portal_id):

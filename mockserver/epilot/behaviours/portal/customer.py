@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Query
 
@@ -16,33 +17,33 @@ from .config import portal_of_call
 from .meta import context_for, render_all
 
 
-def _contact(call: Any) -> dict[str, Any]:
+def _contact(call: Call) -> dict[str, Any]:
     contact_id = c.contact_id(call)
     if not contact_id:
         raise Reject("not_found", "this portal user has no contact")
     return c.load(call, contact_id, "contact", kind="not_found")
 
 
-def _files(call: Any, entity: dict[str, Any]) -> list[dict[str, Any]]:
+def _files(call: Call, entity: dict[str, Any]) -> list[dict[str, Any]]:
     return c.related(call, entity, "file")
 
 
-def _relations(call: Any, entity: dict[str, Any], exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+def _relations(call: Call, entity: dict[str, Any], exclude: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     return [c.with_schema(e) for e in c.related(call, entity) if e["_schema"] not in exclude]
 
 
-def _listing(call: Any, schema: str) -> Any:
+def _listing(call: Call, schema: str) -> Any:
     offset, size = c.page_params(call)
     items = c.visible_of_schema(call, schema, limit=size, offset=offset)
     return call.json({"data": items})
 
 
-def _update(call: Any, schema: str) -> Any:
+def _update(call: Call, schema: str) -> Any:
     entity = c.load(call, call.params["id"], schema)
     return call.json({"data": _patch(call, entity, call.body or {})})
 
 
-def _patch(call: Any, entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def _patch(call: Call, entity: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """Apply a customer's change and record it in the entity's history (edit rules count these).
     System attributes (``_deleted_at``, ``_org``...) are the platform's: a customer sets only ``_tags``."""
     changes = {k: v for k, v in changes.items() if not k.startswith("_") or k == "_tags"}
@@ -56,24 +57,24 @@ def _patch(call: Any, entity: dict[str, Any], changes: dict[str, Any]) -> dict[s
 # -- contact and portal user ---------------------------------------------------------------------
 
 @behaviours("getContact")
-def get_contact(call: Any) -> Any:
+def get_contact(call: Call) -> Any:
     contact = _contact(call)
     return call.json({"entity": contact, "files": _files(call, contact),
                       "relations": _relations(call, contact, ("file",))})
 
 
 @behaviours("updateContact")
-def update_contact(call: Any) -> Any:
+def update_contact(call: Call) -> Any:
     return call.json({"data": _patch(call, _contact(call), call.body or {})})
 
 
 @behaviours("getECPContact")
-def get_ecp_contact(call: Any) -> Any:
+def get_ecp_contact(call: Call) -> Any:
     return call.json({"data": c.load(call, call.params["id"], "contact", kind="not_found")})
 
 
 @behaviours("getPortalUser")
-def get_portal_user(call: Any) -> Any:
+def get_portal_user(call: Call) -> Any:
     user = c.store(call).get(call.principal.subject)
     if user is None:
         raise Reject("unauthorized", "the portal user of this token no longer exists")
@@ -81,7 +82,7 @@ def get_portal_user(call: Any) -> Any:
 
 
 @behaviours("updatePortalUser")
-def update_portal_user(call: Any) -> Any:
+def update_portal_user(call: Call) -> Any:
     user = c.store(call).get(call.principal.subject)
     if user is None:
         raise Reject("unauthorized", "the portal user of this token no longer exists")
@@ -92,12 +93,12 @@ def update_portal_user(call: Any) -> Any:
 # -- orders, opportunities, requests ------------------------------------------------------------
 
 @behaviours("getAllOrders")
-def get_all_orders(call: Any) -> Any:
+def get_all_orders(call: Call) -> Any:
     return _listing(call, "order")
 
 
 @behaviours("getOrder")
-def get_order(call: Any) -> Any:
+def get_order(call: Call) -> Any:
     order = c.load(call, call.params["id"], "order")
     return call.json({"entity": order, "files": _files(call, order),
                       "relations": _relations(call, order, ("file",)),
@@ -105,7 +106,7 @@ def get_order(call: Any) -> Any:
 
 
 @behaviours("updateOrder")
-def update_order(call: Any) -> Any:
+def update_order(call: Call) -> Any:
     """A customer's change to an order. A change to its line items, promo codes or amounts re-prices
     the order, as ``createOrder`` and ``$calculatePricingDetails`` price it: the amounts are always
     the engine's for the line items, never the ones sent."""
@@ -120,7 +121,7 @@ def update_order(call: Any) -> Any:
 
 
 @behaviours("postOrderAcceptance")
-def post_order_acceptance(call: Any) -> Any:
+def post_order_acceptance(call: Call) -> Any:
     order = c.load(call, call.params["id"], "order")
     if order.get("status") not in (None, "quote", "draft", "open_for_acceptance"):
         raise Reject("bad_request", f"order {order['_id']} is '{order.get('status')}', not an offer to accept")
@@ -133,12 +134,12 @@ def post_order_acceptance(call: Any) -> Any:
 
 
 @behaviours("getAllOpportunities")
-def get_all_opportunities(call: Any) -> Any:
+def get_all_opportunities(call: Call) -> Any:
     return _listing(call, "opportunity")
 
 
 @behaviours("getOpportunity")
-def get_opportunity(call: Any) -> Any:
+def get_opportunity(call: Call) -> Any:
     opportunity = c.load(call, call.params["id"], "opportunity")
     return call.json({"entity": opportunity, "orders": c.related(call, opportunity, "order"),
                       "files": _files(call, opportunity),
@@ -146,18 +147,18 @@ def get_opportunity(call: Any) -> Any:
 
 
 @behaviours("updateOpportunity")
-def update_opportunity(call: Any) -> Any:
+def update_opportunity(call: Call) -> Any:
     return _update(call, "opportunity")
 
 
 @behaviours("getSearchableAttributesForOpportunities")
-def get_searchable_attributes_for_opportunities(call: Any) -> Any:
+def get_searchable_attributes_for_opportunities(call: Call) -> Any:
     """As published: the customer's opportunities, whose attributes the search form offers."""
     return _listing(call, "opportunity")
 
 
 @behaviours("getSearchResultsForOpportunities")
-def search_opportunities(call: Any) -> Any:
+def search_opportunities(call: Call) -> Any:
     offset, size = c.page_params(call)
     body = call.body or {}
     items = c.visible_of_schema(call, "opportunity")
@@ -168,7 +169,7 @@ def search_opportunities(call: Any) -> Any:
 
 
 @behaviours("getAllRequests")
-def get_all_requests(call: Any) -> Any:
+def get_all_requests(call: Call) -> Any:
     offset, size = c.page_params(call)
     opportunities = c.visible_of_schema(call, "opportunity")
     orders = c.visible_of_schema(call, "order")
@@ -179,12 +180,12 @@ def get_all_requests(call: Any) -> Any:
 # -- contracts ----------------------------------------------------------------------------------
 
 @behaviours("getAllContracts")
-def get_all_contracts(call: Any) -> Any:
+def get_all_contracts(call: Call) -> Any:
     return _listing(call, "contract")
 
 
 @behaviours("getContract")
-def get_contract(call: Any) -> Any:
+def get_contract(call: Call) -> Any:
     contract = c.load(call, call.params["id"], "contract")
     return call.json({"entity": contract, "orders": c.related(call, contract, "order"),
                       "meters": c.related(call, contract, "meter"), "files": _files(call, contract),
@@ -192,7 +193,7 @@ def get_contract(call: Any) -> Any:
 
 
 @behaviours("getContractWithTemplates", reads_only=True)
-def get_contract_with_templates(call: Any) -> Any:
+def get_contract_with_templates(call: Call) -> Any:
     """The contract detail, with the request's templates rendered for the contract and each meter."""
     contract = c.load(call, call.params["id"], "contract")
     templates = (call.body or {}).get("templates") or {}
@@ -207,12 +208,12 @@ def get_contract_with_templates(call: Any) -> Any:
 
 
 @behaviours("updateContract")
-def update_contract(call: Any) -> Any:
+def update_contract(call: Call) -> Any:
     return _update(call, "contract")
 
 
 @behaviours("addContractByIdentifiers")
-def add_contract_by_identifiers(call: Any) -> Any:
+def add_contract_by_identifiers(call: Call) -> Any:
     """Self-assignment: the portal's configured contract identifiers, all of them, exact, one contract."""
     portal = portal_of_call(call)
     found = identifiers.match(call, call.body or {}, portal.get("contract_identifiers") or [], "contract")
@@ -232,7 +233,7 @@ def add_contract_by_identifiers(call: Any) -> Any:
 # -- generic entity access --------------------------------------------------------------------------
 
 @behaviours("getPortalUserEntity")
-def get_portal_user_entity(call: Any) -> Any:
+def get_portal_user_entity(call: Call) -> Any:
     body = call.body or {}
     if not body.get("slug"):
         raise Reject("not_found", "no entity: give slug (and entity_id)")
@@ -251,7 +252,7 @@ def get_portal_user_entity(call: Any) -> Any:
 
 
 @behaviours("searchPortalUserEntities", reads_only=True)
-def search_portal_user_entities(call: Any) -> Any:
+def search_portal_user_entities(call: Call) -> Any:
     body = call.body or {}
     if not body.get("slug"):
         raise Reject("bad_request", "slug is required")
@@ -276,7 +277,7 @@ def search_portal_user_entities(call: Any) -> Any:
 
 
 @behaviours("createPortalUserEntity")
-def create_portal_user_entity(call: Any) -> Any:
+def create_portal_user_entity(call: Call) -> Any:
     """A new entity of ``slug`` (published: assets), related to the customer's contact."""
     contact = _contact(call)
     attributes = {k: v for k, v in (call.body or {}).items() if not k.startswith("_") or k == "_tags"}
@@ -287,6 +288,6 @@ def create_portal_user_entity(call: Any) -> Any:
 
 
 @behaviours("patchPortalUserEntity")
-def patch_portal_user_entity(call: Any) -> Any:
+def patch_portal_user_entity(call: Call) -> Any:
     entity = c.load(call, call.params["id"], call.params["slug"])
     return call.json({"result": c.with_schema(_patch(call, entity, call.body or {}))})

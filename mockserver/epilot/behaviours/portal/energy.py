@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -29,7 +30,7 @@ STEPS = {"PT15M": timedelta(minutes=15), "PT1H": timedelta(hours=1), "P1D": time
 TIME_UNITS = ("month", "year", "day", "week", "")
 
 
-def target_meter(call: Any) -> dict[str, Any]:
+def target_meter(call: Call) -> dict[str, Any]:
     p = call.params
     if p.get("meter_id"):
         return c.load(call, p["meter_id"], "meter")
@@ -65,7 +66,7 @@ def buckets(start: datetime, end: datetime, interval: str) -> list[tuple[datetim
     return out
 
 
-def series(call: Any, meter: dict[str, Any], start: datetime, end: datetime,
+def series(call: Call, meter: dict[str, Any], start: datetime, end: datetime,
            interval: str) -> list[tuple[dict[str, Any] | None, datetime, float]]:
     """(counter, interval start, consumption) for every interval with readings around it."""
     out: list[tuple[dict[str, Any] | None, datetime, float]] = []
@@ -93,12 +94,12 @@ def series(call: Any, meter: dict[str, Any], start: datetime, end: datetime,
     return out
 
 
-def _range(call: Any) -> tuple[datetime, datetime]:
+def _range(call: Call) -> tuple[datetime, datetime]:
     return parse_time(call.params["from"]), parse_time(call.params["to"])
 
 
 @behaviours("getConsumption")
-def get_consumption(call: Any) -> Any:
+def get_consumption(call: Call) -> Any:
     meter = target_meter(call)
     start, end = _range(call)
     points = []
@@ -114,7 +115,7 @@ def get_consumption(call: Any) -> Any:
     return call.json({"consumptions": points})
 
 
-def tariff(call: Any, meter: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+def tariff(call: Call, meter: dict[str, Any]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
     """(energy line item, base-price line item) of the tariff on the meter's contract; a composite
     price's are among its components."""
     for contract in c.related(call, meter, "contract"):
@@ -150,7 +151,7 @@ def _money(amount: Decimal, currency: str, tax_behavior: str, tax_rate: int, at:
             "tax_behavior": tax_behavior, "tax_rate": tax_rate}
 
 
-def _priced(call: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+def _priced(call: Call) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     meter = target_meter(call)
     energy, base = tariff(call, meter)
     if energy is None:
@@ -159,7 +160,7 @@ def _priced(call: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] |
 
 
 @behaviours("getCosts")
-def get_costs(call: Any) -> Any:
+def get_costs(call: Call) -> Any:
     meter, energy, base = _priced(call)
     start, end = _range(call)
     interval = call.params["interval"]
@@ -179,7 +180,7 @@ def get_costs(call: Any) -> Any:
 
 
 @behaviours("getPrices")
-def get_prices(call: Any) -> Any:
+def get_prices(call: Call) -> Any:
     _meter, energy, _base = _priced(call)
     start, end = _range(call)
     unit_price = Decimal(str(energy.get("unit_amount_decimal") or "0"))
@@ -191,7 +192,7 @@ def get_prices(call: Any) -> Any:
 
 
 @behaviours("getMeterReadings", reads_only=True)
-def get_meter_readings(call: Any) -> Any:
+def get_meter_readings(call: Call) -> Any:
     body = call.body
     meter = c.load(call, body["meter_id"], "meter")
     counter = next((k for k in counters_of(call, meter) if k["_id"] == body["counter_id"]), None)

@@ -11,6 +11,7 @@ import csv
 import io
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -44,7 +45,7 @@ def _cell(entity: dict[str, Any], column: dict[str, Any]) -> str:
 
 
 @behaviours("createExport")
-def create_export(call: Any) -> Any:
+def create_export(call: Call) -> Any:
     body = call.body
     language = body.get("language") or "de"
     rows = c.visible_of_schema(call, body["schema"])
@@ -63,7 +64,7 @@ def create_export(call: Any) -> Any:
 
 
 @behaviours("getExport")
-def get_export(call: Any) -> Any:
+def get_export(call: Call) -> Any:
     job = c.store(call).record_get(EXPORT_KIND, call.params["jobId"])
     if job is None or job.get("owner") != call.principal.subject:
         raise Reject("not_found", f"export {call.params['jobId']} not found")
@@ -78,7 +79,7 @@ def _hook(definition: dict[str, Any], kinds: tuple[str, ...], hook_id: str | Non
 
 
 @behaviours("getVisualizationMetadata")
-def get_visualization_metadata(call: Any) -> Any:
+def get_visualization_metadata(call: Call) -> Any:
     definition = extension(call, portal_of_call(call), call.params["extensionId"], call.params["app_id"])
     options = []
     for kind, label, unit in (("consumptionDataRetrieval", {"de": "Verbrauch", "en": "Consumption"}, "kWh"),
@@ -104,7 +105,7 @@ def _datetime(value: str) -> str:
 
 
 @behaviours("prepareVisualizationExport")
-def prepare_visualization_export(call: Any) -> Any:
+def prepare_visualization_export(call: Call) -> Any:
     body = call.body
     definition = extension(call, portal_of_call(call), body["extension_id"], body["app_id"])
     hook = _hook(definition, ("consumptionDataRetrieval",), body.get("hook_id"))

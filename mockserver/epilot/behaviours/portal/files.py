@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -21,7 +22,7 @@ PDF = ("pdf",)
 IMAGES = ("jpg", "jpeg", "png", "gif", "webp", "svg", "bmp")
 
 
-def file_item(call: Any, file_entity: dict[str, Any]) -> dict[str, Any]:
+def file_item(call: Call, file_entity: dict[str, Any]) -> dict[str, Any]:
     """A file as the portal shows it: with the visible entities it belongs to and whether it is new."""
     item = dict(file_entity)
     item["_relations"] = [{"entity_id": e["_id"], "_schema": e["_schema"], "_title": e.get("_title", "")}
@@ -42,7 +43,7 @@ def _url(file_entity: dict[str, Any], *, download: bool = False) -> str:
 
 
 @behaviours("saveEntityFile")
-def save_entity_file(call: Any) -> Any:
+def save_entity_file(call: Call) -> Any:
     body = call.body
     target = c.load(call, body["entity_id"], body["entity_type"])
     created = []
@@ -60,7 +61,7 @@ def save_entity_file(call: Any) -> Any:
 
 
 @behaviours("deleteEntityFile")
-def delete_entity_file(call: Any) -> Any:
+def delete_entity_file(call: Call) -> Any:
     body = call.body
     target = c.load(call, body["entity_id"], body["entity_type"])
     st = c.store(call)
@@ -79,12 +80,12 @@ def delete_entity_file(call: Any) -> Any:
 
 
 @behaviours("getFileById")
-def get_file_by_id(call: Any) -> Any:
+def get_file_by_id(call: Call) -> Any:
     return call.json({"file": file_item(call, c.load(call, call.params["id"], "file"))})
 
 
 @behaviours("trackFileDownloaded")
-def track_file_downloaded(call: Any) -> Any:
+def track_file_downloaded(call: Call) -> Any:
     file_entity = c.load(call, call.params["id"], "file")
     count = int(file_entity.get("download_count") or 0) + 1
     saved = c.save(call, c.apply_patch(call, file_entity, {"download_count": count}))
@@ -92,7 +93,7 @@ def track_file_downloaded(call: Any) -> Any:
 
 
 @behaviours("getFilePreview")
-def get_file_preview(call: Any) -> Any:
+def get_file_preview(call: Call) -> Any:
     file_entity = c.load(call, call.params["id"], "file")
     ext, mime = _extension(file_entity), str(file_entity.get("mime_type") or "")
     if ext in PDF or mime == "application/pdf":
@@ -104,12 +105,12 @@ def get_file_preview(call: Any) -> Any:
     return call.json({"kind": kind, "url": _url(file_entity), "download_url": _url(file_entity, download=True)})
 
 
-def _customer_files(call: Any) -> list[dict[str, Any]]:
+def _customer_files(call: Call) -> list[dict[str, Any]]:
     return [f for f in c.visible_of_schema(call, "file") if not f.get("portal_id")]
 
 
 @behaviours("getAllFiles")
-def get_all_files(call: Any) -> Any:
+def get_all_files(call: Call) -> Any:
     p = call.params
     files = _customer_files(call)
     items = [file_item(call, f) for f in files]
@@ -124,7 +125,7 @@ def get_all_files(call: Any) -> Any:
 
 
 @behaviours("getFilesCountByEntity")
-def get_files_count_by_entity(call: Any) -> Any:
+def get_files_count_by_entity(call: Call) -> Any:
     counts: dict[str, dict[str, Any]] = {}
     for f in _customer_files(call):
         for owner in c.related(call, f):
@@ -136,7 +137,7 @@ def get_files_count_by_entity(call: Any) -> Any:
     return call.json(sorted(counts.values(), key=lambda r: (-r["file_count"], r["entity_id"])))
 
 
-def _save_portal_files(call: Any, portal: dict[str, Any]) -> Any:
+def _save_portal_files(call: Call, portal: dict[str, Any]) -> Any:
     created = []
     for item in call.body["files"]:
         s3ref = item.get("s3ref") if isinstance(item.get("s3ref"), dict) else {}
@@ -153,7 +154,7 @@ def _save_portal_files(call: Any, portal: dict[str, Any]) -> Any:
 
 
 @behaviours("savePortalFiles")
-def save_portal_files(call: Any) -> Any:
+def save_portal_files(call: Call) -> Any:
     origin = call.body.get("origin")
     portal = portal_of_call(call) if not origin else next(
         (p for p in c.store(call).record_list("portal_config") if p.get("origin") == origin), None)
@@ -163,5 +164,5 @@ def save_portal_files(call: Any) -> Any:
 
 
 @behaviours("savePortalFilesV3")
-def save_portal_files_v3(call: Any) -> Any:
+def save_portal_files_v3(call: Call) -> Any:
     return _save_portal_files(call, portal_by_id(call, call.params["portal_id"]))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from .. import common as c
 
 
@@ -59,12 +61,12 @@ def _equal(stored: Any, given: Any) -> bool:
     return stored == given or (isinstance(given, str) and not isinstance(stored, str) and str(stored) == given)
 
 
-def _related_ids(call: Any, entity_id: str) -> set[str]:
+def _related_ids(call: Call, entity_id: str) -> set[str]:
     st = c.store(call)
     return {r.target for r in st.relations(entity_id)} | {r.source for r in st.relations(entity_id, reverse=True)}
 
 
-def match(call: Any, body: dict[str, Any], configured: list[dict[str, Any]], target: str) -> Match:
+def match(call: Call, body: dict[str, Any], configured: list[dict[str, Any]], target: str) -> Match:
     """Entities of ``target`` identified by ``body`` under the ``configured`` identifiers."""
     configured = [i for i in configured or [] if isinstance(i, dict) and i.get("name")]
     if not configured:

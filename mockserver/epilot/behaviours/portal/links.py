@@ -13,6 +13,7 @@ import re
 from typing import Any
 from urllib.parse import urlencode
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -25,7 +26,7 @@ CAPABILITIES = ("consumptionDataRetrieval", "priceDataRetrieval", "costDataRetri
 
 # -- context ---------------------------------------------------------------------------------------
 
-def contact_of(call: Any, contact_id: str | None = None) -> dict[str, Any] | None:
+def contact_of(call: Call, contact_id: str | None = None) -> dict[str, Any] | None:
     """The contact whose data fills links: the portal user's own, or ``contactId`` for an epilot user."""
     if call.principal.kind == "portal_user":
         own = c.contact_id(call)
@@ -47,7 +48,7 @@ def fill(text: str, context: dict[str, dict[str, Any]]) -> str:
     return _VAR.sub(value, text)
 
 
-def _rules_hold(call: Any, link: dict[str, Any], contact: dict[str, Any]) -> bool:
+def _rules_hold(call: Call, link: dict[str, Any], contact: dict[str, Any]) -> bool:
     for rule in link.get("rules") or []:
         if not isinstance(rule, dict) or not rule.get("entity"):
             continue
@@ -58,14 +59,14 @@ def _rules_hold(call: Any, link: dict[str, Any], contact: dict[str, Any]) -> boo
     return True
 
 
-def resolve(call: Any, link: dict[str, Any], contact: dict[str, Any] | None) -> dict[str, Any]:
+def resolve(call: Call, link: dict[str, Any], contact: dict[str, Any] | None) -> dict[str, Any]:
     out = copy.deepcopy(link)
     if contact is not None:
         out["link"] = fill(str(out.get("link", "")), {"contact": contact})
     return out
 
 
-def _links(call: Any, portal: dict[str, Any]) -> list[dict[str, Any]]:
+def _links(call: Call, portal: dict[str, Any]) -> list[dict[str, Any]]:
     contact = contact_of(call, call.params.get("contactId"))
     links = [link for link in portal.get("external_links") or [] if isinstance(link, dict)]
     if contact is not None:
@@ -74,16 +75,16 @@ def _links(call: Any, portal: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @behaviours("getExternalLinks")
-def get_external_links(call: Any) -> Any:
+def get_external_links(call: Call) -> Any:
     return call.json(_links(call, portal_of_call(call)))
 
 
 @behaviours("getExternalLinksV3")
-def get_external_links_v3(call: Any) -> Any:
+def get_external_links_v3(call: Call) -> Any:
     return call.json(_links(call, portal_of_call(call)))
 
 
-def _one_link(call: Any) -> Any:
+def _one_link(call: Call) -> Any:
     portal = portal_of_call(call)
     for link in _links(call, portal):
         if link.get("id") == call.params["id"]:
@@ -92,18 +93,18 @@ def _one_link(call: Any) -> Any:
 
 
 @behaviours("getResolvedExternalLink")
-def get_resolved_external_link(call: Any) -> Any:
+def get_resolved_external_link(call: Call) -> Any:
     return _one_link(call)
 
 
 @behaviours("getResolvedExternalLinkV3")
-def get_resolved_external_link_v3(call: Any) -> Any:
+def get_resolved_external_link_v3(call: Call) -> Any:
     return _one_link(call)
 
 
 # -- extensions ------------------------------------------------------------------------------------
 
-def installed(call: Any, portal: dict[str, Any]) -> list[dict[str, Any]]:
+def installed(call: Call, portal: dict[str, Any]) -> list[dict[str, Any]]:
     """Definitions of the extensions the portal has installed or enabled."""
     out = []
     for item in portal.get("extensions") or []:
@@ -114,7 +115,7 @@ def installed(call: Any, portal: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def extension(call: Any, portal: dict[str, Any], extension_id: str, app_id: str | None = None) -> dict[str, Any]:
+def extension(call: Call, portal: dict[str, Any], extension_id: str, app_id: str | None = None) -> dict[str, Any]:
     for definition in installed(call, portal):
         if definition["id"] == extension_id and (not app_id or definition.get("app_id") == app_id):
             return definition
@@ -122,16 +123,16 @@ def extension(call: Any, portal: dict[str, Any], extension_id: str, app_id: str 
 
 
 @behaviours("getPortalExtensions")
-def get_portal_extensions(call: Any) -> Any:
+def get_portal_extensions(call: Call) -> Any:
     return call.json(installed(call, portal_of_call(call)))
 
 
 @behaviours("getPortalExtensionsV3")
-def get_portal_extensions_v3(call: Any) -> Any:
+def get_portal_extensions_v3(call: Call) -> Any:
     return call.json(installed(call, portal_by_id(call, call.params["portal_id"])))
 
 
-def _capabilities(call: Any, portal: dict[str, Any]) -> dict[str, Any]:
+def _capabilities(call: Call, portal: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {name: [] for name in CAPABILITIES}
     for definition in installed(call, portal):
         app_name = definition.get("app_name") or definition["name"]["en"]
@@ -146,19 +147,19 @@ def _capabilities(call: Any, portal: dict[str, Any]) -> dict[str, Any]:
 
 
 @behaviours("getPublicPortalExtensionDetails")
-def get_public_portal_extension_details(call: Any) -> Any:
+def get_public_portal_extension_details(call: Call) -> Any:
     _check_org(call)
     return call.json(_capabilities(call, portal_of_call(call)))
 
 
 @behaviours("getPublicPortalExtensionDetailsV3")
-def get_public_portal_extension_details_v3(call: Any) -> Any:
+def get_public_portal_extension_details_v3(call: Call) -> Any:
     _check_org(call)
     return call.json(_capabilities(call, portal_of_call(call)))
 
 
 @behaviours("getResolvedSeamlessLink")
-def get_resolved_seamless_link(call: Any) -> Any:
+def get_resolved_seamless_link(call: Call) -> Any:
     portal = portal_of_call(call)
     definition = extension(call, portal, call.params["extension_id"], call.params.get("app_id"))
     link = next((x for x in definition.get("links") or [] if x.get("id") == call.params["link_id"]), None)

@@ -7,6 +7,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from .. import common as c
 from . import behaviours
 from .activity import ACTIVITY_KIND
@@ -20,7 +22,7 @@ PERIOD_DAYS = {"days": 1, "weeks": 7, "months": 30}
 
 # -- context and templates ------------------------------------------------------------------------
 
-def context_entities(call: Any) -> list[dict[str, Any]]:
+def context_entities(call: Call) -> list[dict[str, Any]]:
     """The entities of ``context_entities`` (each one checked: the caller must be allowed to see it)."""
     refs = call.params.get("context_entities") or []
     return [c.load(call, ref["entity_id"], ref["entity_schema"]) for ref in refs if isinstance(ref, dict)]
@@ -54,7 +56,7 @@ def render_all(templates: Any, context: dict[str, Any]) -> dict[str, str]:
     return {k: render(v, context) for k, v in (templates or {}).items() if isinstance(v, str)}
 
 
-def context_for(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
+def context_for(call: Call, entity: dict[str, Any]) -> dict[str, Any]:
     """Template context: the entity under its schema and as ``entity``, plus its visible relations."""
     ctx: dict[str, Any] = {}
     for other in c.related(call, entity):
@@ -66,7 +68,7 @@ def context_for(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
 
 # -- schemas and identifiers ----------------------------------------------------------------------
 
-def identifier_attributes(call: Any, schema: str, *, strings_only: bool = False) -> list[dict[str, str]]:
+def identifier_attributes(call: Call, schema: str, *, strings_only: bool = False) -> list[dict[str, str]]:
     """Attributes that hold scalar values in the stored entities of ``schema``, by name."""
     types: dict[str, str] = {}
     for n, entity in enumerate(c.store(call).iter_schema(schema)):
@@ -83,12 +85,12 @@ def identifier_attributes(call: Any, schema: str, *, strings_only: bool = False)
 
 
 @behaviours("getEntityIdentifiers")
-def get_entity_identifiers(call: Any) -> Any:
+def get_entity_identifiers(call: Call) -> Any:
     return call.json({"data": identifier_attributes(call, call.params["slug"])})
 
 
 @behaviours("getValidSecondaryAttributes")
-def get_valid_secondary_attributes(call: Any) -> Any:
+def get_valid_secondary_attributes(call: Call) -> Any:
     """Contact attributes that can serve as secondary identifiers (text attributes of stored contacts)."""
     return call.json({"data": [{"name": a["name"], "type": a["type"]}
                                for a in identifier_attributes(call, "contact", strings_only=True)]})
@@ -96,7 +98,7 @@ def get_valid_secondary_attributes(call: Any) -> Any:
 
 # -- edit rules -----------------------------------------------------------------------------------
 
-def changes_of(call: Any, entity_id: str, attribute: str) -> list[str]:
+def changes_of(call: Call, entity_id: str, attribute: str) -> list[str]:
     """Times ``attribute`` of the entity was changed, from its activity history."""
     times = []
     for item in c.store(call).record_list(ACTIVITY_KIND, parent=entity_id):
@@ -106,7 +108,7 @@ def changes_of(call: Any, entity_id: str, attribute: str) -> list[str]:
 
 
 @behaviours("validateCadenceEntityEditRules")
-def validate_cadence_entity_edit_rules(call: Any) -> Any:
+def validate_cadence_entity_edit_rules(call: Call) -> Any:
     p = call.params
     entity = c.load(call, p["id"], p["slug"])
     rules = [r for r in portal_of_call(call).get("entity_edit_rules") or []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -33,11 +34,11 @@ def iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def counters_of(call: Any, meter: dict[str, Any]) -> list[dict[str, Any]]:
+def counters_of(call: Call, meter: dict[str, Any]) -> list[dict[str, Any]]:
     return c.related(call, meter, "meter_counter")
 
 
-def readings_of(call: Any, meter_id: str, counter_id: str | None) -> list[dict[str, Any]]:
+def readings_of(call: Call, meter_id: str, counter_id: str | None) -> list[dict[str, Any]]:
     items = c.store(call).record_list(READING_KIND, parent=meter_id)
     items = [r for r in items if counter_id is None or r.get("counter_id") in (counter_id, None)]
     return sorted(items, key=lambda r: parse_time(r["timestamp"]) if r.get("timestamp") else datetime.min.replace(
@@ -67,7 +68,7 @@ def allowed_range(counter: dict[str, Any] | None, readings: list[dict[str, Any]]
     return low, round(low + daily_limit(counter, readings) * days, 3), previous
 
 
-def _pick_counter(call: Any, meter: dict[str, Any], body: dict[str, Any]) -> dict[str, Any] | None:
+def _pick_counter(call: Call, meter: dict[str, Any], body: dict[str, Any]) -> dict[str, Any] | None:
     counters = counters_of(call, meter)
     if body.get("counter_id"):
         for counter in counters:
@@ -87,7 +88,7 @@ def _number(value: float) -> int | float:
 
 
 @behaviours("createMeterReading")
-def create_meter_reading(call: Any) -> Any:
+def create_meter_reading(call: Call) -> Any:
     body = dict(call.body)
     meter = c.load(call, body["meter_id"], "meter")
     counter = _pick_counter(call, meter, body)
@@ -128,7 +129,7 @@ def create_meter_reading(call: Any) -> Any:
 
 
 @behaviours("getAllowedMeterReadingRange")
-def get_allowed_range(call: Any) -> Any:
+def get_allowed_range(call: Call) -> Any:
     meter = c.load(call, call.params["meter_id"], "meter")
     at = parse_time(call.params["timestamp"]) if call.params.get("timestamp") else c.world(call).clock.now()
     ranges = []
@@ -146,7 +147,7 @@ def get_allowed_range(call: Any) -> Any:
 
 
 @behaviours("uploadMeterReadingPhoto")
-def upload_meter_reading_photo(call: Any) -> Any:
+def upload_meter_reading_photo(call: Call) -> Any:
     body = call.body
     meter = c.load(call, body["meter_id"], "meter")
     key = f"meter-photos/{meter['_id']}/{c.world(call).new_id()}-{body['filename']}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -14,19 +15,19 @@ from .links import fill
 
 # -- pages and blocks -----------------------------------------------------------------------------
 
-def _page(call: Any, page_id: str) -> dict[str, Any]:
+def _page(call: Call, page_id: str) -> dict[str, Any]:
     page = c.store(call).record_get("portal_page", page_id)
     if page is None or page.get("is_deleted"):
         raise Reject("not_found", f"page {page_id} not found")
     return page
 
 
-def _with_blocks(call: Any, page: dict[str, Any]) -> dict[str, Any]:
+def _with_blocks(call: Call, page: dict[str, Any]) -> dict[str, Any]:
     blocks = c.store(call).record_list("portal_block", parent=page["id"])
     return {**page, "blocks": {b["id"]: b for b in blocks}}
 
 
-def _pages_of(call: Any, portal_id: str, *, public_only: bool = False) -> list[dict[str, Any]]:
+def _pages_of(call: Call, portal_id: str, *, public_only: bool = False) -> list[dict[str, Any]]:
     pages = [p for p in c.store(call).record_list("portal_page", parent=portal_id) if not p.get("is_deleted")]
     if public_only:
         pages = [p for p in pages if p.get("is_public")]
@@ -34,17 +35,17 @@ def _pages_of(call: Any, portal_id: str, *, public_only: bool = False) -> list[d
 
 
 @behaviours("getPortalPages")
-def get_portal_pages(call: Any) -> Any:
+def get_portal_pages(call: Call) -> Any:
     return call.json(_pages_of(call, portal_of_call(call)["portal_id"]))
 
 
 @behaviours("getPublicPages")
-def get_public_pages(call: Any) -> Any:
+def get_public_pages(call: Call) -> Any:
     return call.json(_pages_of(call, portal_by(call, domain=call.params["domain"])["portal_id"], public_only=True))
 
 
 @behaviours("getDefaultPages")
-def get_default_pages(call: Any) -> Any:
+def get_default_pages(call: Call) -> Any:
     found = portals(call)
     if not found:
         return call.json([])
@@ -52,12 +53,12 @@ def get_default_pages(call: Any) -> Any:
 
 
 @behaviours("getPortalPage")
-def get_portal_page(call: Any) -> Any:
+def get_portal_page(call: Call) -> Any:
     return call.json(_with_blocks(call, _page(call, call.params["id"])))
 
 
 @behaviours("createPortalPage")
-def create_portal_page(call: Any) -> Any:
+def create_portal_page(call: Call) -> Any:
     portal = portal_by(call, domain=call.params["domain"])
     w = c.world(call)
     page_id = w.new_id()
@@ -70,7 +71,7 @@ def create_portal_page(call: Any) -> Any:
 
 
 @behaviours("updatePortalPage")
-def update_portal_page(call: Any) -> Any:
+def update_portal_page(call: Call) -> Any:
     page = _page(call, call.params["id"])
     parent = _page_parent(call, page["id"])
     updated = {**{k: v for k, v in call.body.items() if k != "blocks"}, "id": page["id"],
@@ -80,7 +81,7 @@ def update_portal_page(call: Any) -> Any:
 
 
 @behaviours("deletePortalPage")
-def delete_portal_page(call: Any) -> Any:
+def delete_portal_page(call: Call) -> Any:
     page = _page(call, call.params["id"])
     st = c.store(call)
     for block in st.record_list("portal_block", parent=page["id"]):
@@ -89,20 +90,20 @@ def delete_portal_page(call: Any) -> Any:
     return call.empty()
 
 
-def _page_parent(call: Any, page_id: str) -> str | None:
+def _page_parent(call: Call, page_id: str) -> str | None:
     for portal in portals(call):
         if any(p["id"] == page_id for p in c.store(call).record_list("portal_page", parent=portal["portal_id"])):
             return str(portal["portal_id"])
     return None
 
 
-def _put_block(call: Any, page_id: str, block: dict[str, Any], block_id: str | None = None) -> dict[str, Any]:
+def _put_block(call: Call, page_id: str, block: dict[str, Any], block_id: str | None = None) -> dict[str, Any]:
     doc = {**block, "id": block_id or block.get("id") or c.world(call).new_id()}
     c.store(call).record_put("portal_block", doc["id"], doc, parent=page_id)
     return doc
 
 
-def _block(call: Any) -> dict[str, Any]:
+def _block(call: Call) -> dict[str, Any]:
     page = _page(call, call.params["id"])
     block = c.store(call).record_get("portal_block", call.params["block_id"])
     if block is None or not any(b["id"] == block["id"] for b in
@@ -112,33 +113,33 @@ def _block(call: Any) -> dict[str, Any]:
 
 
 @behaviours("getPortalPageBlocks")
-def get_portal_page_blocks(call: Any) -> Any:
+def get_portal_page_blocks(call: Call) -> Any:
     page = _page(call, call.params["id"])
     blocks = c.store(call).record_list("portal_block", parent=page["id"])
     return call.json(sorted(blocks, key=lambda b: b.get("order", 0)))
 
 
 @behaviours("getPortalPageBlock")
-def get_portal_page_block(call: Any) -> Any:
+def get_portal_page_block(call: Call) -> Any:
     return call.json(_block(call))
 
 
 @behaviours("createPortalPageBlock")
-def create_portal_page_block(call: Any) -> Any:
+def create_portal_page_block(call: Call) -> Any:
     page = _page(call, call.params["id"])
     block = {k: v for k, v in call.body.items() if k != "id"}
     return call.json(_put_block(call, page["id"], block, c.world(call).new_id()), status=200)
 
 
 @behaviours("updatePortalPageBlock")
-def update_portal_page_block(call: Any) -> Any:
+def update_portal_page_block(call: Call) -> Any:
     block = _block(call)
     return call.json(_put_block(call, call.params["id"], {k: v for k, v in call.body.items() if k != "id"},
                                 block["id"]))
 
 
 @behaviours("deletePortalPageBlock")
-def delete_portal_page_block(call: Any) -> Any:
+def delete_portal_page_block(call: Call) -> Any:
     block = _block(call)
     c.store(call).record_delete("portal_block", block["id"])
     return call.empty()
@@ -146,7 +147,7 @@ def delete_portal_page_block(call: Any) -> Any:
 
 # -- interpolation ----------------------------------------------------------------------------------
 
-def _context(call: Any, refs: list[Any]) -> dict[str, dict[str, Any]]:
+def _context(call: Call, refs: list[Any]) -> dict[str, dict[str, Any]]:
     """Entities for ``{{schema.attribute}}`` variables: the portal user's contact, then the given ones."""
     context: dict[str, dict[str, Any]] = {}
     own = c.contact_id(call)
@@ -183,7 +184,7 @@ def _hidden(page: dict[str, Any], now: str) -> bool:
 
 
 @behaviours("interpolatePortalPages", reads_only=True)
-def interpolate_portal_pages(call: Any) -> Any:
+def interpolate_portal_pages(call: Call) -> Any:
     body = call.body
     context = _context(call, body.get("context_entities") or [])
     pages = [p for p in body["pages"] if isinstance(p, dict)]

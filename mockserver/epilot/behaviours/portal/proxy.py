@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from ...erp.forwarding import ForwardFailed, ForwardRefused, send
@@ -39,7 +40,7 @@ def _endpoint(owner: dict[str, Any], use_case: dict[str, Any]) -> tuple[str, str
     return None
 
 
-def _use_case(call: Any, integration_id: str, slug: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _use_case(call: Call, integration_id: str, slug: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The integration and its proxy use case ``slug``."""
     st = c.store(call)
     owner = st.record_get("erp_integration", integration_id)
@@ -57,7 +58,7 @@ def _use_case(call: Any, integration_id: str, slug: str) -> tuple[dict[str, Any]
     raise Reject("not_found", f"integration {integration_id} has no use case {slug}")
 
 
-async def _send(call: Any, method: str, url: str, payload: Any, headers: dict[str, str]) -> tuple[int, Any]:
+async def _send(call: Call, method: str, url: str, payload: Any, headers: dict[str, str]) -> tuple[int, Any]:
     """The one place a proxied request leaves the mock: to the configured endpoint only."""
     dispatcher = outbound_dispatcher(call.services)
     response = await send(method, url, headers={**headers, "content-type": "application/json"},
@@ -70,7 +71,7 @@ async def _send(call: Any, method: str, url: str, payload: Any, headers: dict[st
 
 
 @behaviours("portalProxyExecute", reads_only=True)
-async def portal_proxy_execute(call: Any) -> Any:
+async def portal_proxy_execute(call: Call) -> Any:
     body = call.body
     owner, use_case = _use_case(call, body["integration_id"], body["use_case_slug"])
     endpoint = _endpoint(owner, use_case)

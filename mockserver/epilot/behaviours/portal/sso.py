@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from mockserver.engine.auth import Principal
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.response import NO_BODY, MockResponse
 
@@ -50,13 +51,13 @@ def provider_of(portal: dict[str, Any], slug: str | None) -> dict[str, Any]:
 
 
 @behaviours("getSSOProvider")
-def get_sso_provider(call: Any) -> Any:
+def get_sso_provider(call: Call) -> Any:
     portal = portal_of_call(call)
     return call.json(public_provider(provider_of(portal, call.params["provider_slug"])))
 
 
 @behaviours("ssoRedirect")
-def sso_redirect(call: Any) -> Any:
+def sso_redirect(call: Call) -> Any:
     form = call.body if isinstance(call.body, dict) else {}
     target = urlsplit(call.params["web_uri"])
     extra = {k: str(form[k]) for k in ("code", "state", "id_token", "error", "error_description") if form.get(k)}
@@ -75,7 +76,7 @@ def _identity(code: str) -> dict[str, Any]:
 
 
 @behaviours("ssoCallback")
-def sso_callback(call: Any) -> Any:
+def sso_callback(call: Call) -> Any:
     body = call.body
     if call.params.get("domain"):
         portal = portal_by(call, domain=call.params["domain"])
@@ -94,7 +95,7 @@ def sso_callback(call: Any) -> Any:
                       "refresh_token": f"idp-refresh-{w.new_id()}", "id_token": id_token, "scope": scope})
 
 
-def _login(call: Any, portal: dict[str, Any]) -> Any:
+def _login(call: Call, portal: dict[str, Any]) -> Any:
     claims = call.principal.claims or {}
     email = claims.get("email")
     if call.principal.kind != "oidc" or not email:
@@ -110,7 +111,7 @@ def _login(call: Any, portal: dict[str, Any]) -> Any:
     return call.json({"token": c.world(call).mint_login(user), "email": user["email"]})
 
 
-def _create_user(call: Any, portal: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
+def _create_user(call: Call, portal: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
     email = claims["email"]
     contact = c.store(call).get(call.params["contact_id"]) if call.params.get("contact_id") else None
     if contact is None or contact.get("_schema") != "contact":
@@ -128,7 +129,7 @@ def _create_user(call: Any, portal: dict[str, Any], claims: dict[str, Any]) -> d
 
 
 @behaviours("ssoLogin")
-def sso_login(call: Any) -> Any:
+def sso_login(call: Call) -> Any:
     org = call.params["org_id"]
     if org != c.world(call).org_id:
         raise Reject("not_found", f"organization {org} has no portal here")
@@ -136,7 +137,7 @@ def sso_login(call: Any) -> Any:
 
 
 @behaviours("ssoLoginV3")
-def sso_login_v3(call: Any) -> Any:
+def sso_login_v3(call: Call) -> Any:
     org = call.params.get("org_id")
     if org is not None and org != c.world(call).org_id:
         raise Reject("not_found", f"organization {org} has no portal here")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.response import NO_BODY, MockResponse
 from mockserver.engine.store.base import Filter, Query
@@ -20,14 +21,14 @@ from .config import portal_by, portal_by_id, portal_of_call
 PENDING, EMAIL_SENT, REGISTERED = "Registration Pending", "Confirmation Email Sent", "Registered"
 
 
-def send_mail(call: Any, to: str, subject: str, kind: str, **data: Any) -> dict[str, Any]:
+def send_mail(call: Call, to: str, subject: str, kind: str, **data: Any) -> dict[str, Any]:
     w = c.world(call)
     mail = {"id": w.new_id(), "to": to, "subject": subject, "kind": kind, "sent_at": w.now(), **data}
     c.store(call).record_put("outbox", mail["id"], mail, parent=to.lower())
     return mail
 
 
-def users_by_email(call: Any, email: str, portal_id: str | None = None) -> list[dict[str, Any]]:
+def users_by_email(call: Call, email: str, portal_id: str | None = None) -> list[dict[str, Any]]:
     page = c.store(call).query(Query(schemas=("portal_user",), all_of=(Filter("email", "eq", email),), limit=50))
     users = [u for u in page.items if str(u.get("email", "")).lower() == email.lower()]
     if portal_id:
@@ -35,20 +36,20 @@ def users_by_email(call: Any, email: str, portal_id: str | None = None) -> list[
     return users
 
 
-def contacts_by_email(call: Any, email: str) -> list[dict[str, Any]]:
+def contacts_by_email(call: Call, email: str) -> list[dict[str, Any]]:
     page = c.store(call).query(Query(schemas=("contact",), all_of=(Filter("*", "contains", email),), limit=20))
     wanted = email.lower()
     return [e for e in page.items
             if any(str(x.get("email", "")).lower() == wanted for x in e.get("email") or [] if isinstance(x, dict))]
 
 
-def _identifiers_match(call: Any, portal: dict[str, Any], given: dict[str, Any]) -> list[dict[str, Any]]:
+def _identifiers_match(call: Call, portal: dict[str, Any], given: dict[str, Any]) -> list[dict[str, Any]]:
     """The one contact the portal's registration identifiers (all of them, exact) point at, or none."""
     found = identifiers.match(call, given, portal.get("registration_identifiers") or [], "contact")
     return found.found if len(found.found) == 1 else []
 
 
-def _register(call: Any, portal: dict[str, Any]) -> Any:
+def _register(call: Call, portal: dict[str, Any]) -> Any:
     body = call.body or {}
     email = body.get("email")
     if not email:
@@ -93,16 +94,16 @@ def _register(call: Any, portal: dict[str, Any]) -> Any:
 
 
 @behaviours("createUser")
-def create_user(call: Any) -> Any:
+def create_user(call: Call) -> Any:
     return _register(call, portal_by(call, origin=call.params["origin"]))
 
 
 @behaviours("createUserV3")
-def create_user_v3(call: Any) -> Any:
+def create_user_v3(call: Call) -> Any:
     return _register(call, portal_of_call(call))
 
 
-def _confirm(call: Any, user: dict[str, Any]) -> bool:
+def _confirm(call: Call, user: dict[str, Any]) -> bool:
     already = user.get("registration_status") == REGISTERED
     if not already:
         c.save(call, c.apply_patch(call, user, {"registration_status": REGISTERED}))
@@ -110,7 +111,7 @@ def _confirm(call: Any, user: dict[str, Any]) -> bool:
 
 
 @behaviours("confirmUser")
-def confirm_user(call: Any) -> Any:
+def confirm_user(call: Call) -> Any:
     record = c.store(call).record_get("confirmation", call.params["confirmation_link_token"])
     if record is None:
         raise Reject("not_found", "Unknown or expired confirmation link token")
@@ -123,7 +124,7 @@ def confirm_user(call: Any) -> Any:
     return call.json({"confirmed": True, "user_already_confirmed": already})
 
 
-def _to_login(call: Any, portal_id: str | None) -> Any:
+def _to_login(call: Call, portal_id: str | None) -> Any:
     """301 to the login page of the user's portal (as the published confirmation links do)."""
     try:
         portal = portal_by_id(call, portal_id) if portal_id else portal_of_call(call)
@@ -135,7 +136,7 @@ def _to_login(call: Any, portal_id: str | None) -> Any:
 
 
 @behaviours("confirmUserWithUserId")
-def confirm_user_with_user_id(call: Any) -> Any:
+def confirm_user_with_user_id(call: Call) -> Any:
     if call.params["org_id"] != c.world(call).org_id:
         raise Reject("not_found", f"organization {call.params['org_id']} not found")
     user = c.store(call).get(call.params["id"])
@@ -146,7 +147,7 @@ def confirm_user_with_user_id(call: Any) -> Any:
 
 
 @behaviours("resendConfirmationEmail")
-def resend_confirmation_email(call: Any) -> Any:
+def resend_confirmation_email(call: Call) -> Any:
     user = c.load(call, call.params["id"], "portal_user", kind="not_found")
     tokens = [r for r in c.store(call).record_list("confirmation") if r["portal_user_id"] == user["_id"]]
     if not tokens:
@@ -156,14 +157,14 @@ def resend_confirmation_email(call: Any) -> Any:
     return call.json({"message": "Confirmation email sent"})
 
 
-def _exists(call: Any, portal_id: str | None) -> Any:
+def _exists(call: Call, portal_id: str | None) -> Any:
     if call.params.get("org_id", c.world(call).org_id) != c.world(call).org_id:
         return call.json({"exists": False})
     return call.json({"exists": bool(users_by_email(call, call.params["email"], portal_id))})
 
 
 @behaviours("userExists")
-def user_exists(call: Any) -> Any:
+def user_exists(call: Call) -> Any:
     try:
         portal_id = portal_of_call(call)["portal_id"]
     except Reject:
@@ -172,7 +173,7 @@ def user_exists(call: Any) -> Any:
 
 
 @behaviours("userExistsV3")
-def user_exists_v3(call: Any) -> Any:
+def user_exists_v3(call: Call) -> Any:
     try:
         portal_id = portal_of_call(call)["portal_id"]
     except Reject:
@@ -181,7 +182,7 @@ def user_exists_v3(call: Any) -> Any:
 
 
 @behaviours("getUserEntryPoint")
-def get_user_entry_point(call: Any) -> Any:
+def get_user_entry_point(call: Call) -> Any:
     try:
         portal_id: str | None = portal_by(call, domain=call.params["domain"])["portal_id"]
     except Reject:
@@ -190,7 +191,7 @@ def get_user_entry_point(call: Any) -> Any:
     return call.json({"user_exists": bool(users), "entry_point": "PASSWORD", "is_soft_deleted": False})
 
 
-def _contact_exists(call: Any) -> Any:
+def _contact_exists(call: Call) -> Any:
     body = call.body
     if body["org_id"] != c.world(call).org_id:
         return call.json({"exists": False})
@@ -205,18 +206,18 @@ def _contact_exists(call: Any) -> Any:
 
 
 @behaviours("checkContactExists")
-def check_contact_exists(call: Any) -> Any:
+def check_contact_exists(call: Call) -> Any:
     return _contact_exists(call)
 
 
 @behaviours("checkContactExistsV3")
-def check_contact_exists_v3(call: Any) -> Any:
+def check_contact_exists_v3(call: Call) -> Any:
     portal_of_call(call)  # portal_id or domain: an unknown portal is a 404
     return _contact_exists(call)
 
 
 @behaviours("fetchPortalUsersByRelatedEntity")
-def fetch_portal_users_by_related_entity(call: Any) -> Any:
+def fetch_portal_users_by_related_entity(call: Call) -> Any:
     entity = c.store(call).get(call.params["entity_id"])
     if entity is None:
         return call.json({"portalUsers": []})
@@ -229,7 +230,7 @@ def fetch_portal_users_by_related_entity(call: Any) -> Any:
 
 
 @behaviours("loginToPortalAsUser")
-def login_to_portal_as_user(call: Any) -> Any:
+def login_to_portal_as_user(call: Call) -> Any:
     body = call.body
     portal = portal_of_call(call, body)
     if not body.get("email"):
@@ -241,12 +242,12 @@ def login_to_portal_as_user(call: Any) -> Any:
 
 
 @behaviours("validateToken")
-def validate_token(call: Any) -> Any:
+def validate_token(call: Call) -> Any:
     return call.empty(204)  # the pipeline has already checked the token
 
 
 @behaviours("revokeToken")
-def revoke_token(call: Any) -> Any:
+def revoke_token(call: Call) -> Any:
     token = call.body["refresh_token"]
     if call.services.tokens.lookup(token) is not None and token.startswith("portal-"):
         call.services.tokens.remove(token)
@@ -255,7 +256,7 @@ def revoke_token(call: Any) -> Any:
 
 
 @behaviours("deletePortalUser")
-def delete_portal_user(call: Any) -> Any:
+def delete_portal_user(call: Call) -> Any:
     user = c.store(call).get(call.principal.subject)
     if user is None:
         raise Reject("unauthorized", "the portal user of this token no longer exists")
@@ -266,7 +267,7 @@ def delete_portal_user(call: Any) -> Any:
 
 
 @behaviours("updatePortalUserEmail")
-def update_portal_user_email(call: Any) -> Any:
+def update_portal_user_email(call: Call) -> Any:
     user = c.store(call).get(call.principal.subject)
     if user is None:
         raise Reject("unauthorized", "the portal user of this token no longer exists")
@@ -292,7 +293,7 @@ def _partner_item(partner: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-def _partner(call: Any) -> dict[str, Any]:
+def _partner(call: Call) -> dict[str, Any]:
     partner = c.store(call).get(call.params["partner_id"])
     if partner is None or partner.get("_schema") != "partner" or partner.get("status") == "Deleted":
         raise Reject("not_found", f"partner {call.params['partner_id']} not found")
@@ -300,7 +301,7 @@ def _partner(call: Any) -> dict[str, Any]:
 
 
 @behaviours("invitePartner")
-def invite_partner(call: Any) -> Any:
+def invite_partner(call: Call) -> Any:
     email = call.body["email"]
     partner = c.create_entity(call, "partner", {"name": email.split("@")[-1], "invitation_email": email,
                                                 "status": "Pending", "partner_type": "installer",
@@ -310,13 +311,13 @@ def invite_partner(call: Any) -> Any:
 
 
 @behaviours("listBusinessPartners")
-def list_business_partners(call: Any) -> Any:
+def list_business_partners(call: Call) -> Any:
     page = c.store(call).query(Query(schemas=("partner",), limit=1000))
     return call.json({"data": [_partner_item(p) for p in page.items if p.get("status") != "Deleted"]})
 
 
 @behaviours("resendPartnerInvitation")
-def resend_partner_invitation(call: Any) -> Any:
+def resend_partner_invitation(call: Call) -> Any:
     partner = _partner(call)
     item = _partner_item(partner)
     if "email" not in item:
@@ -325,22 +326,22 @@ def resend_partner_invitation(call: Any) -> Any:
     return call.json({"message": "Invitation resent successfully"})
 
 
-def _set_partner_status(call: Any, status: str, message: str) -> Any:
+def _set_partner_status(call: Call, status: str, message: str) -> Any:
     partner = _partner(call)
     c.save(call, c.apply_patch(call, partner, {"status": status}))
     return call.json({"message": message})
 
 
 @behaviours("revokePartner")
-def revoke_partner(call: Any) -> Any:
+def revoke_partner(call: Call) -> Any:
     return _set_partner_status(call, "Deleted", "Partner revoked from portal successfully")
 
 
 @behaviours("disablePartner")
-def disable_partner(call: Any) -> Any:
+def disable_partner(call: Call) -> Any:
     return _set_partner_status(call, "Deactivated", "Partner disabled from portal successfully")
 
 
 @behaviours("enablePartner")
-def enable_partner(call: Any) -> Any:
+def enable_partner(call: Call) -> Any:
     return _set_partner_status(call, "Active", "Partner enabled from portal successfully")

@@ -5,65 +5,67 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
+
 from .. import common as c
 from . import behaviours
 from .config import _check_org, portal_by, portal_by_id, portal_of_call
 
 # -- email templates and widgets ------------------------------------------------------------------
 
-def _templates(call: Any, portal_id: str) -> dict[str, Any]:
+def _templates(call: Call, portal_id: str) -> dict[str, Any]:
     return c.store(call).record_get("email_templates", portal_id) or {}
 
 
-def _upsert_templates(call: Any, portal_id: str) -> Any:
+def _upsert_templates(call: Call, portal_id: str) -> Any:
     merged = {**_templates(call, portal_id), **call.body}
     c.store(call).record_put("email_templates", portal_id, merged, parent=portal_id)
     return call.json({"message": "Email templates updated", "emailTemplates": merged})
 
 
 @behaviours("getEmailTemplates")
-def get_email_templates(call: Any) -> Any:
+def get_email_templates(call: Call) -> Any:
     return call.json(_templates(call, portal_by(call, origin=call.params["origin"])["portal_id"]))
 
 
 @behaviours("upsertEmailTemplates")
-def upsert_email_templates(call: Any) -> Any:
+def upsert_email_templates(call: Call) -> Any:
     return _upsert_templates(call, portal_by(call, origin=call.params["origin"])["portal_id"])
 
 
 @behaviours("getEmailTemplatesByPortalId")
-def get_email_templates_by_portal_id(call: Any) -> Any:
+def get_email_templates_by_portal_id(call: Call) -> Any:
     return call.json(_templates(call, portal_by_id(call, call.params["portal_id"])["portal_id"]))
 
 
 @behaviours("upsertEmailTemplatesByPortalId")
-def upsert_email_templates_by_portal_id(call: Any) -> Any:
+def upsert_email_templates_by_portal_id(call: Call) -> Any:
     return _upsert_templates(call, portal_by_id(call, call.params["portal_id"])["portal_id"])
 
 
-def _widgets(call: Any, portal_id: str) -> list[dict[str, Any]]:
+def _widgets(call: Call, portal_id: str) -> list[dict[str, Any]]:
     items = c.store(call).record_list("portal_widget", parent=portal_id)
     return sorted(items, key=lambda w: w.get("listIndex", 0))
 
 
 @behaviours("getPortalWidgets")
-def get_portal_widgets(call: Any) -> Any:
+def get_portal_widgets(call: Call) -> Any:
     return call.json({"widgets": _widgets(call, portal_of_call(call)["portal_id"])})
 
 
 @behaviours("getPublicPortalWidgets")
-def get_public_portal_widgets(call: Any) -> Any:
+def get_public_portal_widgets(call: Call) -> Any:
     _check_org(call)
     return call.json({"widgets": _widgets(call, portal_by(call, origin=call.params["origin"])["portal_id"])})
 
 
 @behaviours("upsertPortalWidget")
-def upsert_portal_widget(call: Any) -> Any:
+def upsert_portal_widget(call: Call) -> Any:
     portal_id = portal_by(call, origin=call.params["origin"])["portal_id"]
     return call.json({"widgets": _replace_widgets(call, portal_id)})
 
 
-def _replace_widgets(call: Any, portal_id: str) -> list[dict[str, Any]]:
+def _replace_widgets(call: Call, portal_id: str) -> list[dict[str, Any]]:
     st = c.store(call)
     with st.transaction():
         for old in st.record_list("portal_widget", parent=portal_id):
@@ -75,24 +77,24 @@ def _replace_widgets(call: Any, portal_id: str) -> list[dict[str, Any]]:
     return _widgets(call, portal_id)
 
 
-def _v3(call: Any, portal: dict[str, Any]) -> dict[str, Any]:
+def _v3(call: Call, portal: dict[str, Any]) -> dict[str, Any]:
     return {"portal_sk_v3": f"PORTAL_CONFIG#{portal['portal_id']}", "is_v3_item": True,
             "widgets": _widgets(call, portal["portal_id"])}
 
 
 @behaviours("getPublicPortalWidgetsV3")
-def get_public_portal_widgets_v3(call: Any) -> Any:
+def get_public_portal_widgets_v3(call: Call) -> Any:
     _check_org(call)
     return call.json(_v3(call, portal_of_call(call)))
 
 
 @behaviours("getPortalWidgetsV3")
-def get_portal_widgets_v3(call: Any) -> Any:
+def get_portal_widgets_v3(call: Call) -> Any:
     return call.json(_v3(call, portal_by_id(call, call.params["portal_id"])))
 
 
 @behaviours("upsertPortalWidgetV3")
-def upsert_portal_widget_v3(call: Any) -> Any:
+def upsert_portal_widget_v3(call: Call) -> Any:
     portal = portal_by_id(call, call.params["portal_id"])
     _replace_widgets(call, portal["portal_id"])
     return call.json(_v3(call, portal), status=201)

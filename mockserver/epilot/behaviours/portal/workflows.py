@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -32,7 +33,7 @@ def workflow_id(entity: dict[str, Any]) -> str:
     return f"wf-{entity['_id']}"
 
 
-def _steps(call: Any, entity: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+def _steps(call: Call, entity: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     name, names, by_status = TEMPLATES.get(entity["_schema"], GENERIC)
     wf = workflow_id(entity)
     done_before = by_status.get(str(entity.get("status")), 1 if entity.get("_updated_at") != entity.get(
@@ -52,7 +53,7 @@ def _status(steps: list[dict[str, Any]]) -> str:
     return "DONE" if all(s["done"] for s in steps) else "STARTED"
 
 
-def execution(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
+def execution(call: Call, entity: dict[str, Any]) -> dict[str, Any]:
     """The workflow in the shape of ``getEntityWorkflows`` (WorkflowExecution)."""
     name, steps = _steps(call, entity)
     wf = workflow_id(entity)
@@ -75,7 +76,7 @@ def _step_view(wf: str, step: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-def linearized(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
+def linearized(call: Call, entity: dict[str, Any]) -> dict[str, Any]:
     """The workflow in the shape of ``getEntityPortalWorkflows`` (PortalWorkflow)."""
     name, steps = _steps(call, entity)
     first_open = next((s["id"] for s in steps if not s["done"]), None)
@@ -95,19 +96,19 @@ def linearized(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
 
 
 @behaviours("getEntityWorkflows")
-def get_entity_workflows(call: Any) -> Any:
+def get_entity_workflows(call: Call) -> Any:
     entity = c.load(call, call.params["id"], call.params["slug"])
     return call.json({"workflow_executions": [execution(call, entity)]})
 
 
 @behaviours("getEntityPortalWorkflows")
-def get_entity_portal_workflows(call: Any) -> Any:
+def get_entity_portal_workflows(call: Call) -> Any:
     entity = c.load(call, call.params["id"], call.params["slug"])
     return call.json({"portal_workflows": [linearized(call, entity)]})
 
 
 @behaviours("getEntityPortalWorkflowsBatch", reads_only=True)
-def get_entity_portal_workflows_batch(call: Any) -> Any:
+def get_entity_portal_workflows_batch(call: Call) -> Any:
     results = []
     for ref in call.body["entities"]:
         entity = c.load(call, ref["id"], ref["slug"])
@@ -116,7 +117,7 @@ def get_entity_portal_workflows_batch(call: Any) -> Any:
 
 
 @behaviours("updateWorkflowStepAsDone")
-def update_workflow_step_as_done(call: Any) -> Any:
+def update_workflow_step_as_done(call: Call) -> Any:
     wf, step_id = call.params["workflow_id"], call.params["step_id"]
     if not wf.startswith("wf-"):
         raise Reject("not_found", f"workflow {wf} not found")
