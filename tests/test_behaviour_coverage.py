@@ -17,9 +17,8 @@ from .conftest import ORG, PORTAL, ROOT
 from .test_specs import inventory
 
 
-def test_every_bundled_operation_has_a_behaviour(app):
-    with TestClient(app) as client:
-        health = client.get("/__admin/health").json()
+def test_every_bundled_operation_has_a_behaviour(client):
+    health = client.get("/__admin/health").json()
     unbacked = {a["name"]: a["generic"] for a in health["apis"] if a["generic"]}
     assert unbacked == {}
     assert {a["name"]: a["behaviours"] for a in health["apis"]} == {api: len(ops) for api, ops in inventory().items()}
