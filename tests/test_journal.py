@@ -120,7 +120,7 @@ def test_find_and_count_match_by_every_criterion(journal_client):
     ({"status": 99}, "'status' must be"),
     ({"path_pattern": "("}, "not a valid regular expression"),
     ({"path_pattern": "a", "path_glob": "b"}, "not both"),
-    ({"body": "$["}, "invalid JSONPath"),
+    ({"body": "$["}, "is not a JSONPath"),
     ({"body": {"jsonpath": "$.a", "like": 1}}, "unknown field(s) like"),
     ({"limit": -1}, "'limit' must be"),
     ({"unmatched": "yes"}, "'unmatched' must be"),

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .jsonmatch import MISSING, ConditionError, JsonCondition, compile_condition
 from .jsontext import loads
 
 FIELDS = ("method", "path", "path_pattern", "path_glob", "operation_id", "api", "status", "headers", "body",
@@ -24,38 +25,6 @@ _MISSING = object()
 class PatternError(ValueError):
     """A request pattern that cannot be used; the message says which field and why."""
 
-
-@dataclass(frozen=True)
-class BodyMatch:
-    """A JSONPath that must select something in the body; with ``equals``, some selected value must
-    equal it; with ``matches``, some selected string must contain a match of that regex."""
-
-    jsonpath: Any  # a compiled python-jsonpath query
-    text: str
-    equals: Any = _MISSING
-    matches: re.Pattern[str] | None = None
-
-    def test(self, document: Any) -> bool:
-        found = self.jsonpath.findall(document)
-        if not found:
-            return False
-        if self.equals is not _MISSING:
-            return any(_same(value, self.equals) for value in found)
-        if self.matches is not None:
-            pattern = self.matches
-            return any(isinstance(value, str) and pattern.search(value) for value in found)
-        return True
-
-
-def _same(value: Any, expected: Any) -> bool:
-    """JSON equality: 1 equals 1.0, but true is not 1."""
-    if _number(value) and _number(expected):
-        return bool(value == expected)
-    return type(value) is type(expected) and bool(value == expected)
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -68,8 +37,8 @@ class RequestPattern:
     statuses: frozenset[int] | None = None
     status_classes: frozenset[int] | None = None
     headers: tuple[tuple[str, str], ...] = ()
-    body: tuple[BodyMatch, ...] = ()
-    response_body: tuple[BodyMatch, ...] = ()
+    body: tuple[JsonCondition, ...] = ()
+    response_body: tuple[JsonCondition, ...] = ()
     unmatched: bool = False
     include_admin: bool = True  # parse_pattern (find/count) defaults to False
     since_id: int = 0
@@ -107,7 +76,7 @@ class RequestPattern:
         return found[-self.limit:] if self.limit else found
 
 
-def _bodies_match(checks: tuple[BodyMatch, ...], message: dict[str, Any] | None) -> bool:
+def _bodies_match(checks: tuple[JsonCondition, ...], message: dict[str, Any] | None) -> bool:
     if not message:
         return False
     document = message.get("json", _MISSING)
@@ -119,7 +88,7 @@ def _bodies_match(checks: tuple[BodyMatch, ...], message: dict[str, Any] | None)
             document = loads(body)
         except ValueError:
             return False
-    return all(check.test(document) for check in checks)
+    return all(check.holds(document) for check in checks)
 
 
 def parse_pattern(data: Any) -> RequestPattern:
@@ -226,12 +195,10 @@ def _statuses(value: Any) -> tuple[frozenset[int] | None, frozenset[int] | None]
     return frozenset(codes), frozenset(classes)
 
 
-def _body_matches(value: Any, name: str) -> tuple[BodyMatch, ...]:
+def _body_matches(value: Any, name: str) -> tuple[JsonCondition, ...]:
     """A JSONPath string, an object ``{jsonpath, equals?, matches?}``, or a list of them."""
     if value is None:
         return ()
-    import jsonpath
-
     items = value if isinstance(value, list) else [value]
     out = []
     for item in items:
@@ -242,10 +209,8 @@ def _body_matches(value: Any, name: str) -> tuple[BodyMatch, ...]:
         if extra:
             raise PatternError(f"'{name}' has unknown field(s) {', '.join(extra)} (jsonpath, equals, matches)")
         try:
-            compiled = jsonpath.compile(spec["jsonpath"])
-        except jsonpath.JSONPathError as exc:
-            first = str(exc).splitlines()[0]
-            raise PatternError(f"'{name}': invalid JSONPath {spec['jsonpath']!r}: {first}") from None
-        matches = _regex(spec["matches"], f"{name}.matches") if spec.get("matches") is not None else None
-        out.append(BodyMatch(compiled, spec["jsonpath"], spec.get("equals", _MISSING), matches))
+            out.append(compile_condition(spec["jsonpath"], f"'{name}'", equals=spec.get("equals", MISSING),
+                                         matches=spec.get("matches")))
+        except ConditionError as exc:
+            raise PatternError(str(exc)) from None
     return tuple(out)

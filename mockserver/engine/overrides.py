@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import jsonpath
 from starlette.datastructures import Headers
 from starlette.types import Scope
 
 from .auth import Principal
 from .faults import FAULTS, parse_delay
+from .jsonmatch import MISSING, ConditionError, JsonCondition, compile_condition
 from .operation import ApiContext, CompiledOperation
 from .response import NO_BODY, MockResponse
 from .validation import check_response
@@ -36,7 +36,6 @@ _FIELDS = ("id", "match", "answer", "sequence", "times", "priority", "persistent
 _MATCH_FIELDS = ("operation_id", "api", "method", "path", "headers", "query", "body", "principal")
 _ANSWER_FIELDS = ("status", "body", "headers", "unchecked", "fault", "delay", "pass")
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
-_MISSING = object()
 
 
 class OverrideError(ValueError):
@@ -60,22 +59,6 @@ class Answer:
 
 
 @dataclass
-class BodyCondition:
-    path: str
-    query: Any  # a compiled JSONPath
-    equals: Any = _MISSING
-
-    def holds(self, body: Any) -> bool:
-        try:
-            found = self.query.findall(body)
-        except Exception:  # a filter on a value of another type: no match
-            return False
-        if self.equals is _MISSING:
-            return bool(found)
-        return any(value == self.equals for value in found)
-
-
-@dataclass
 class Match:
     operation_id: str | None = None
     api: str | None = None
@@ -84,7 +67,7 @@ class Match:
     path_regex: re.Pattern[str] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
-    body: list[BodyCondition] = field(default_factory=list)
+    body: list[JsonCondition] = field(default_factory=list)
     principal: dict[str, str] = field(default_factory=dict)
 
     def holds(self, scope: Scope, headers: Headers, body: Any, principal: Principal) -> bool:
@@ -325,11 +308,10 @@ def _parse_match(data: Any) -> Match:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str) or set(item) - {"path", "equals"}:
             raise OverrideError(f'match.body[{i}] must be {{"path": "$...", "equals": <value>}} (equals optional)')
         try:
-            query = jsonpath.compile(item["path"])
-        except jsonpath.JSONPathError as exc:
-            first = str(exc).splitlines()[0]
-            raise OverrideError(f"match.body[{i}].path '{item['path']}' is not a JSONPath: {first}") from None
-        match.body.append(BodyCondition(item["path"], query, item.get("equals", _MISSING)))
+            match.body.append(compile_condition(item["path"], f"match.body[{i}].path",
+                                                equals=item.get("equals", MISSING)))
+        except ConditionError as exc:
+            raise OverrideError(str(exc)) from None
     return match
 
 
