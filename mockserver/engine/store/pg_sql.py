@@ -10,7 +10,7 @@ from typing import Any
 from ..jsontext import dumps, loads
 from . import text
 from .base import Entity, Filter
-from .sqlite import _COLUMNS, _SAFE_ATTR, _SEARCH_OPS, _like_escape, _literal_hint, _qmatch, _term_eligible, _value_key
+from .terms import COLUMNS, SAFE_ATTR, SEARCH_OPS, like_escape, literal_hint, qmatch, term_eligible, value_key
 
 PG_BIGINT_MAX = 2**63 - 1
 
@@ -21,7 +21,7 @@ def compile_clause(clause: Any, indexed: frozenset[str], positive: bool,
     superset where ``positive`` (a subset under NOT), and Python decides (`_query_in_python`).
     Every other filter is also collected in ``leaves``, for Python to read its value per row."""
     if isinstance(clause, Filter):
-        if clause.op in _SEARCH_OPS:
+        if clause.op in SEARCH_OPS:
             return (*search_bound(clause, indexed, positive), False)
         sql, args = filter_sql(clause, indexed, fold)
         leaves.append((sql, args))
@@ -54,12 +54,12 @@ def search_bound(f: Filter, indexed: frozenset[str], positive: bool) -> tuple[st
     if f.attribute == "*":
         if f.op not in ("match", "wildcard", "fuzzy"):
             raise ValueError(f"'{f.op}' needs an attribute")
-        hint = _literal_hint(f)
+        hint = literal_hint(f)
         if hint:
-            like = "".join(c if c.isascii() else "_" for c in _like_escape(hint))
+            like = "".join(c if c.isascii() else "_" for c in like_escape(hint))
             return "doc ILIKE %s ESCAPE '\\'", [f"%{like}%"]
         return "true", []
-    if not _SAFE_ATTR.match(f.attribute):
+    if not SAFE_ATTR.match(f.attribute):
         raise ValueError(f"unsupported attribute name '{f.attribute}'")
     key = "~" + f.attribute
     first = f.attribute.split(".", 1)[0]
@@ -83,10 +83,10 @@ def filter_sql(f: Filter, indexed: frozenset[str], fold: str) -> tuple[str, list
     if f.attribute == "*":  # free text: title or any value in the document
         term = f"%{str(f.value).lower()}%"
         return (f"(lower(title{fold}) LIKE %s ESCAPE '' OR lower(doc{fold}) LIKE %s ESCAPE '')", [term, term])
-    column = _COLUMNS.get(f.attribute)
-    if column is None and not _SAFE_ATTR.match(f.attribute):
+    column = COLUMNS.get(f.attribute)
+    if column is None and not SAFE_ATTR.match(f.attribute):
         raise ValueError(f"unsupported attribute name '{f.attribute}'")
-    if f.attribute in indexed and _term_eligible(f):
+    if f.attribute in indexed and term_eligible(f):
         return "id IN (SELECT id FROM terms WHERE attr = %s AND value = %s)", [f.attribute, f.value]
     # `v`: the attribute as jsonb, SQL NULL when absent or JSON null (as SQLite's json_extract).
     v = column or f"nullif(docb -> '{f.attribute}', 'null'::jsonb)"
@@ -108,7 +108,7 @@ def filter_sql(f: Filter, indexed: frozenset[str], fold: str) -> tuple[str, list
         raise ValueError(f"unknown filter operator '{f.op}'")
     if f.op == "eq":
         if isinstance(f.value, str):  # a scalar, an item of an array, a value of an object, or the
-            key = _value_key(f.attribute)  # value key of an object item (long values: no index)
+            key = value_key(f.attribute)  # value key of an object item (long values: no index)
             return (f"({v} = to_jsonb(%s::text) OR EXISTS (SELECT 1 FROM jsonb_array_elements("
                     f"CASE jsonb_typeof({v}) WHEN 'array' THEN {v} ELSE '[]' END) AS i "
                     f"WHERE i = to_jsonb(%s::text) OR i -> %s = to_jsonb(%s::text)) "
@@ -154,10 +154,10 @@ def bigint(value: int) -> int:
 def order_sql(attribute: str, descending: bool) -> str:
     """Order as SQLite orders json_extract values: missing/null, then numbers, then text."""
     direction = "DESC" if descending else "ASC"
-    column = _COLUMNS.get(attribute)
+    column = COLUMNS.get(attribute)
     if column is not None:
         return f'{column} COLLATE "C" {direction} NULLS {"LAST" if descending else "FIRST"}'
-    if not _SAFE_ATTR.match(attribute):
+    if not SAFE_ATTR.match(attribute):
         raise ValueError(f"unsupported attribute name '{attribute}'")
     v = f"nullif(docb -> '{attribute}', 'null'::jsonb)"
     rank = (f"CASE WHEN {v} IS NULL THEN 0 WHEN jsonb_typeof({v}) IN ('number', 'boolean') THEN 1 ELSE 2 END")
@@ -172,16 +172,16 @@ def decide(clause: Any, entity: Entity, doc: str, leaf_values: Iterator[Any]) ->
     searches take their value from ``leaf_values`` (computed by the SQL, in `_compile`'s order);
     searches run the same matcher as SQLite's ``qmatch``."""
     if isinstance(clause, Filter):
-        if clause.op not in _SEARCH_OPS:
+        if clause.op not in SEARCH_OPS:
             value = next(leaf_values)
             return None if value is None else bool(value)
         spec = to_json(clause.value)
         if clause.attribute == "*":
-            return bool(_qmatch(doc, "*", clause.op, spec))
+            return bool(qmatch(doc, "*", clause.op, spec))
         first = clause.attribute.split(".", 1)[0]
         if first not in entity:
             return False
-        return bool(_qmatch(to_json(entity[first]), clause.attribute, clause.op, spec))
+        return bool(qmatch(to_json(entity[first]), clause.attribute, clause.op, spec))
     kind, parts = clause
     if kind == "not":
         inner = decide(parts, entity, doc, leaf_values)

@@ -53,15 +53,7 @@ from .pg_sql import (
     parse_record,
     to_json,
 )
-from .sqlite import (
-    TERM_MAX_LENGTH,
-    _filters,
-    _string_terms,
-    _term_eligible,
-    _token_indexed,
-    _tokens_at,
-    _value_key,
-)
+from .terms import TERM_MAX_LENGTH, filters, string_terms, term_eligible, token_indexed, tokens_at, value_key
 
 LOCK_KEY = 0x45504D4B  # the advisory lock every write transaction takes ("EPMK")
 _SCHEMA_SQL = """
@@ -312,7 +304,7 @@ class PostgresStore(Store):
         with tx.conn.cursor() as cur:
             cur.execute("DELETE FROM terms WHERE id = ANY(%s)", ([e["_id"] for e in entities],))
             rows = [(a, v, e["_id"]) for e in entities for a in attrs
-                    for v in (_tokens_at(e, a[1:]) if a.startswith("~") else _string_terms(e, a))]
+                    for v in (tokens_at(e, a[1:]) if a.startswith("~") else string_terms(e, a))]
             if rows:
                 cur.executemany("INSERT INTO terms(attr, value, id) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING", rows)
 
@@ -324,13 +316,13 @@ class PostgresStore(Store):
                 first = attr[1:].split(".", 1)[0]
                 rows = [(attr, token, entity_id) for entity_id, doc in
                         conn.execute("SELECT id, doc FROM entities WHERE docb ? %s", (first,)).fetchall()
-                        for token in _tokens_at(parse_entity(doc), attr[1:])]
+                        for token in tokens_at(parse_entity(doc), attr[1:])]
                 if rows:
                     with conn.cursor() as cur:
                         cur.executemany("INSERT INTO terms(attr, value, id) VALUES (%s,%s,%s) ON CONFLICT DO NOTHING",
                                         rows)
                 continue
-            key = _value_key(attr)
+            key = value_key(attr)
             conn.execute(
                 "INSERT INTO terms(attr, value, id) "
                 "SELECT %s, t.value, e.id FROM entities e CROSS JOIN LATERAL ("
@@ -346,8 +338,8 @@ class PostgresStore(Store):
                 (attr, key, key, attr, attr, attr, attr, attr, attr, TERM_MAX_LENGTH))
 
     def _indexed_equalities(self, clauses: Any) -> frozenset[str]:
-        wanted = {f.attribute for f in _filters(clauses) if _term_eligible(f)}
-        wanted |= {"~" + f.attribute for f in _filters(clauses) if _token_indexed(f)}
+        wanted = {f.attribute for f in filters(clauses) if term_eligible(f)}
+        wanted |= {"~" + f.attribute for f in filters(clauses) if token_indexed(f)}
         missing = wanted - self._term_cache
         if missing:
             with self.transaction():

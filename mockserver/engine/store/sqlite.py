@@ -30,10 +30,22 @@ from .base import (
     check_snapshot,
     iter_relations,
 )
-
-_COLUMNS = {"_id": "id", "_schema": "schema", "_title": "title", "_created_at": "created_at",
-            "_updated_at": "updated_at"}
-_SAFE_ATTR = re.compile(r"^[A-Za-z0-9_$@.\-]+$")
+from .terms import (
+    COLUMNS,
+    SAFE_ATTR,
+    SEARCH_OPS,
+    TERM_MAX_LENGTH,
+    filters,
+    like_escape,
+    literal_hint,
+    qmatch,
+    qtokens,
+    string_terms,
+    term_eligible,
+    token_indexed,
+    tokens_at,
+    value_key,
+)
 
 _SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -60,7 +72,6 @@ CREATE TABLE IF NOT EXISTS term_attrs (attr TEXT PRIMARY KEY);
 # Equality on an attribute (`last_name:Müller`, unique ids) must also match items of multi-value
 # attributes, which no expression index can serve. So the first equality query on an attribute
 # builds an inverted index of its string values (`terms`); writes keep it current from then on.
-TERM_MAX_LENGTH = 512
 
 
 def _json(value: Any) -> str:
@@ -69,10 +80,10 @@ def _json(value: Any) -> str:
 
 def attr_expr(attribute: str) -> str:
     """The SQL expression for a top-level attribute (a column for the base fields)."""
-    column = _COLUMNS.get(attribute)
+    column = COLUMNS.get(attribute)
     if column:
         return column
-    if not _SAFE_ATTR.match(attribute):
+    if not SAFE_ATTR.match(attribute):
         raise ValueError(f"unsupported attribute name '{attribute}'")
     return f"json_extract(doc, '$.\"{attribute}\"')"
 
@@ -152,7 +163,7 @@ class SQLiteStore(Store):
                     self._writes += 1
 
     def ensure_index(self, attribute: str) -> None:
-        if attribute in _COLUMNS or not _SAFE_ATTR.match(attribute):
+        if attribute in COLUMNS or not SAFE_ATTR.match(attribute):
             return
         name = "ix_attr_" + re.sub(r"[^A-Za-z0-9_]", "_", attribute)
         with self._lock:
@@ -219,7 +230,7 @@ class SQLiteStore(Store):
         if replace:
             self.conn.executemany("DELETE FROM terms WHERE id = ?", [(e["_id"],) for e in entities])
         rows = [(a, v, e["_id"]) for e in entities for a in attrs
-                for v in (_tokens_at(e, a[1:]) if a.startswith("~") else _string_terms(e, a))]
+                for v in (tokens_at(e, a[1:]) if a.startswith("~") else string_terms(e, a))]
         self.conn.executemany("INSERT OR IGNORE INTO terms(attr, value, id) VALUES (?,?,?)", rows)
 
     def _ensure_terms(self, attributes: set[str]) -> None:
@@ -238,7 +249,7 @@ class SQLiteStore(Store):
                             (attr, first, attr[1:], first))
                         self.conn.execute("INSERT OR IGNORE INTO term_attrs(attr) VALUES (?)", (attr,))
                         continue
-                    path, key = f'$."{attr}"', f'$."{_value_key(attr)}"'
+                    path, key = f'$."{attr}"', f'$."{value_key(attr)}"'
                     self.conn.execute(
                         "INSERT OR IGNORE INTO terms(attr, value, id) "
                         "SELECT ?, j.value, e.id FROM entities e, json_each(e.doc, ?) j "
@@ -252,8 +263,8 @@ class SQLiteStore(Store):
 
     def _indexed_equalities(self, clauses: Any) -> frozenset[str]:
         """Attributes of the string equalities in ``clauses`` that the terms index serves (built now)."""
-        wanted = {f.attribute for f in _filters(clauses) if _term_eligible(f)}
-        wanted |= {"~" + f.attribute for f in _filters(clauses) if _token_indexed(f)}
+        wanted = {f.attribute for f in filters(clauses) if term_eligible(f)}
+        wanted |= {"~" + f.attribute for f in filters(clauses) if token_indexed(f)}
         if wanted:
             self._ensure_terms(wanted)
         return frozenset(wanted)
@@ -354,7 +365,7 @@ class SQLiteStore(Store):
         args: list[Any] = []
         indexed = self._indexed_equalities(query.all_of)
         selective = query.ids is not None or any(
-            (c.attribute in indexed and _term_eligible(c)) or (_token_indexed(c) and c.op == "match")
+            (c.attribute in indexed and term_eligible(c)) or (token_indexed(c) and c.op == "match")
             for c in _conjuncts(query.all_of))
         if query.schemas:
             # With ids or an indexed equality, the unary plus keeps SQLite from walking the (far
@@ -522,16 +533,6 @@ class SQLiteStore(Store):
                 self._pristine.close()
 
 
-def _filters(clauses: Any) -> Iterator[Filter]:
-    for clause in clauses:
-        if isinstance(clause, Filter):
-            yield clause
-        elif clause[0] == "not":
-            yield from _filters([clause[1]])
-        else:
-            yield from _filters(clause[1])
-
-
 def _conjuncts(clauses: Any) -> Iterator[Filter]:
     """The filters that every match must pass (top level, through nested ANDs)."""
     for clause in clauses:
@@ -539,26 +540,6 @@ def _conjuncts(clauses: Any) -> Iterator[Filter]:
             yield clause
         elif clause[0] == "and":
             yield from _conjuncts(clause[1])
-
-
-def _term_eligible(f: Filter) -> bool:
-    return (f.op == "eq" and isinstance(f.value, str) and f.attribute not in _COLUMNS and f.attribute != "*"
-            and len(f.value) <= TERM_MAX_LENGTH and bool(_SAFE_ATTR.match(f.attribute)))
-
-
-def _string_terms(entity: Entity, attribute: str) -> set[str]:
-    """The strings an equality on ``attribute`` matches: the value, or items of a multi-value attribute
-    (and the value key inside object items, e.g. ``email[].email``), as SQLite's json_each sees them."""
-    value = entity.get(attribute)
-    items = list(value.values()) if isinstance(value, dict) else value if isinstance(value, list) else [value]
-    key = _value_key(attribute)
-    out = set()
-    for item in items:
-        if isinstance(item, dict):
-            item = item.get(key)
-        if isinstance(item, str) and len(item) <= TERM_MAX_LENGTH:
-            out.add(item)
-    return out
 
 
 def _clause(clause: Any, indexed: frozenset[str] = frozenset()) -> tuple[str, list[Any]]:
@@ -579,21 +560,21 @@ def _clause(clause: Any, indexed: frozenset[str] = frozenset()) -> tuple[str, li
 
 
 def _filter(f: Filter, indexed: frozenset[str] = frozenset()) -> tuple[str, list[Any]]:
-    if f.op in _SEARCH_OPS:
+    if f.op in SEARCH_OPS:
         return _search_filter(f, indexed)
     if f.attribute == "*":  # free text: title or any value in the document
         term = f"%{str(f.value).lower()}%"
         return "(ulower(title) LIKE ? OR ulower(doc) LIKE ?)", [term, term]
     expr = attr_expr(f.attribute)
-    if f.attribute in indexed and _term_eligible(f):
+    if f.attribute in indexed and term_eligible(f):
         return "id IN (SELECT id FROM terms WHERE attr = ? AND value = ?)", [f.attribute, f.value]
     if f.op == "eq":
-        if isinstance(f.value, str) and f.attribute not in _COLUMNS:
+        if isinstance(f.value, str) and f.attribute not in COLUMNS:
             # Matches a scalar, or any element of an array attribute (tags, multi-values).
             return (f"({expr} = ? OR EXISTS (SELECT 1 FROM json_each(doc, '$.\"{f.attribute}\"') "
                     f"WHERE json_each.value = ? OR (CASE WHEN json_each.type = 'object' "
                     f"THEN json_extract(json_each.value, '$.' || ?) END) = ?))",
-                    [f.value, f.value, _value_key(f.attribute), f.value])
+                    [f.value, f.value, value_key(f.attribute), f.value])
         return f"{expr} = ?", [f.value]
     if f.op == "ne":
         return f"({expr} IS NULL OR {expr} != ?)", [f.value]
@@ -614,29 +595,18 @@ def _filter(f: Filter, indexed: frozenset[str] = frozenset()) -> tuple[str, list
 
 # -- search operators (analysed text, see text.py) ------------------------------------------------
 
-_SEARCH_OPS = ("match", "wildcard", "fuzzy", "range", "present")
-
-
-def _token_indexed(f: Filter) -> bool:
-    return f.op in ("match", "wildcard", "fuzzy") and f.attribute != "*" and bool(_SAFE_ATTR.match(f.attribute))
-
-
-def _like_escape(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _search_filter(f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
     spec = dumps(f.value).decode()
     if f.attribute == "*":  # every string value of the document
         if f.op not in ("match", "wildcard", "fuzzy"):
             raise ValueError(f"'{f.op}' needs an attribute")
         sql, args = f"qmatch(doc, '*', '{f.op}', ?)", [spec]  # path '*': every string
-        hint = _literal_hint(f)
+        hint = literal_hint(f)
         if hint:  # a cheap superset first, in SQLite's own LIKE (ASCII case-insensitive; '_' for the rest)
-            like = "".join(c if c.isascii() else "_" for c in _like_escape(hint))
+            like = "".join(c if c.isascii() else "_" for c in like_escape(hint))
             sql, args = f"doc LIKE ? ESCAPE '\\' AND {sql}", [f"%{like}%", spec]
         return sql, args
-    if not _SAFE_ATTR.match(f.attribute):
+    if not SAFE_ATTR.match(f.attribute):
         raise ValueError(f"unsupported attribute name '{f.attribute}'")
     first = f.attribute.split(".", 1)[0]
     scan = f"qmatch(doc -> '$.\"{first}\"', ?, '{f.op}', ?)", [f.attribute, spec]
@@ -662,56 +632,9 @@ def _search_filter(f: Filter, indexed: frozenset[str]) -> tuple[str, list[Any]]:
             [key, len(folded) - limit, len(folded) + limit, folded, limit])
 
 
-def _literal_hint(f: Filter) -> str | None:
-    """A word that every match's document text contains (for a LIKE pre-filter), if there is one."""
-    if f.op == "match":
-        found = text.words(str(f.value))
-        return max(found, key=len) if found else None
-    if f.op == "wildcard":
-        found = text.words(text.wildcard_prefix(str(f.value)))
-        return found[0] if len(found) == 1 and text.wildcard_prefix(str(f.value)) == found[0] else None
-    return None
-
-
-def _values(value_json: str, path: str) -> list[Any]:
-    """The values at a dotted ``path`` given the JSON of its first attribute (``doc -> '$."first"'``)."""
-    parts = path.split(".")
-    return text.values_at({parts[0]: loads(value_json)}, parts)
-
-
-def _qmatch(value_json: str | None, path: str, op: str, spec_json: str) -> int:
-    if value_json is None:
-        return 0
-    spec = loads(spec_json)
-    values: Any = text.strings(loads(value_json)) if path == "*" else _values(value_json, path)
-    if op == "present":
-        return int(any(v is not None for v in values))
-    if op == "match":
-        return int(any(text.match_term(spec, v) for v in values))
-    if op == "wildcard":
-        return int(any(text.match_wildcard(spec, v) for v in values))
-    if op == "fuzzy":
-        return int(any(text.match_fuzzy(spec[0], spec[1], v) for v in values))
-    if op == "range":
-        low, high, include_low, include_high = spec
-        return int(any(text.in_range(low, high, include_low, include_high, v) for v in values))
-    return 0
-
-
-def _qtokens(value_json: str | None, path: str) -> str:
-    if value_json is None:
-        return "[]"
-    values = _values(value_json, path)
-    return dumps(sorted({t for v in values for t in text.tokens(v)})).decode()
-
-
-def _tokens_at(entity: Entity, attribute: str) -> set[str]:
-    return {t for v in text.values_at(entity, attribute.split(".")) for t in text.tokens(v)}
-
-
 _TEXT_FUNCTIONS: tuple[tuple[str, int, Any], ...] = (
-    ("qmatch", 4, _qmatch),
-    ("qtokens", 2, _qtokens),
+    ("qmatch", 4, qmatch),
+    ("qtokens", 2, qtokens),
     ("qglob", 2, lambda pattern, token: int(text.match_wildcard_token(pattern, token))),
     ("qfuzzy", 3, lambda term, limit, token: int(text.edit_distance_within(term, token, limit))),
 )
@@ -721,4 +644,3 @@ def _unicode_lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
 
-_value_key = text.value_key
