@@ -14,7 +14,7 @@ from mockserver.engine.errors import Reject
 from .. import common as c
 from . import behaviours
 from .activity import activity_by_id, record_activity
-from .config import _check_org, _write_config, as_v2, portal_by, portal_by_id, portal_of_call, portals
+from .config import as_v2, check_org, portal_by, portal_by_id, portal_of_call, portals, write_config
 
 ACCESS_KIND = "entity_access_event"  # records: entity access events of portal users
 MOBILE_KIND = "portal_mobile_config"
@@ -59,7 +59,7 @@ def get_schemas_by_domain(call: Call) -> Any:
 
 @behaviours("getPublicSchemasV3")
 def get_public_schemas_v3(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     portal_of_call(call)
     return call.json({"schemas": portal_schemas(call, public=True)})
 
@@ -223,7 +223,7 @@ def clone_portal_config(call: Call) -> Any:
     doc["name"] = call.body.get("name") or f"{source.get('name', 'Portal')} (Kopie)"
     doc["epilot_domain"] = f"portal-{new_id[:8]}.ecp.epilot.cloud"
     doc["is_epilot_domain"] = True
-    cloned = _write_config(call, new_id, doc, None)
+    cloned = write_config(call, new_id, doc, None)
     for page in st.record_list("portal_page", parent=source["portal_id"]):
         page_id = w.new_id()
         st.record_put("portal_page", page_id, {**page, "id": page_id}, parent=new_id)

@@ -71,7 +71,7 @@ def as_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _write_config(call: Call, portal_id: str, changes: dict[str, Any], existing: dict[str, Any] | None) -> dict:
+def write_config(call: Call, portal_id: str, changes: dict[str, Any], existing: dict[str, Any] | None) -> dict:
     doc: dict[str, Any] = copy.deepcopy(existing) if existing else {"portal_id": portal_id,
                                                                     "organization_id": c.world(call).org_id}
     for key, value in changes.items():
@@ -110,7 +110,7 @@ def get_portal_config_by_domain(call: Call) -> Any:
 
 @behaviours("getPublicPortalConfig")
 def get_public_portal_config(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     return call.json(as_v2(portal_by(call, origin=call.params["origin"])))
 
 
@@ -128,7 +128,7 @@ def upsert_portal(call: Call) -> Any:
         existing = None
     portal_id = call.params.get("portal_id") or (existing or {}).get("portal_id") or c.world(call).new_id()
     changes = {**call.body, "origin": origin}
-    return call.json(as_v2(_write_config(call, portal_id, changes, existing)))
+    return call.json(as_v2(write_config(call, portal_id, changes, existing)))
 
 
 @behaviours("deletePortal")
@@ -138,7 +138,7 @@ def delete_portal(call: Call) -> Any:
     return call.empty()
 
 
-def _check_org(call: Call) -> None:
+def check_org(call: Call) -> None:
     org = call.params.get("org_id")
     if org is not None and org != c.world(call).org_id:
         raise Reject("not_found", f"organization {org} has no portal here")
@@ -149,7 +149,7 @@ def _check_org(call: Call) -> None:
 @behaviours("createPortalConfig")
 def create_portal_config(call: Call) -> Any:
     portal_id = c.world(call).new_id()
-    return call.json(_write_config(call, portal_id, call.body or {}, None), status=201)
+    return call.json(write_config(call, portal_id, call.body or {}, None), status=201)
 
 
 @behaviours("getPortalConfigV3")
@@ -163,7 +163,7 @@ def get_portal_config_v3(call: Call) -> Any:
 
 @behaviours("getPublicPortalConfigV3")
 def get_public_portal_config_v3(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     return call.json(as_v2(portal_by_id(call, call.params["portal_id"])))
 
 
@@ -175,7 +175,7 @@ def get_org_portal_config_v3(call: Call) -> Any:
 @behaviours("putPortalConfig")
 def put_portal_config(call: Call) -> Any:
     existing = portal_by_id(call, call.params["portal_id"])
-    return call.json(_write_config(call, existing["portal_id"], call.body or {}, existing))
+    return call.json(write_config(call, existing["portal_id"], call.body or {}, existing))
 
 
 @behaviours("deletePortalConfig")

@@ -18,7 +18,7 @@ from mockserver.engine.errors import Reject
 
 from .. import common as c
 from . import behaviours
-from .config import _check_org, portal_by_id, portal_of_call
+from .config import check_org, portal_by_id, portal_of_call
 
 _VAR = re.compile(r"\{\{\s*([A-Za-z_]+)\.([A-Za-z0-9_.]+)\s*\}\}")
 CAPABILITIES = ("consumptionDataRetrieval", "priceDataRetrieval", "costDataRetrieval")
@@ -148,13 +148,13 @@ def _capabilities(call: Call, portal: dict[str, Any]) -> dict[str, Any]:
 
 @behaviours("getPublicPortalExtensionDetails")
 def get_public_portal_extension_details(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     return call.json(_capabilities(call, portal_of_call(call)))
 
 
 @behaviours("getPublicPortalExtensionDetailsV3")
 def get_public_portal_extension_details_v3(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     return call.json(_capabilities(call, portal_of_call(call)))
 
 

@@ -9,7 +9,7 @@ from mockserver.engine.call import Call
 
 from .. import common as c
 from . import behaviours
-from .config import _check_org, portal_by, portal_by_id, portal_of_call
+from .config import check_org, portal_by, portal_by_id, portal_of_call
 
 # -- email templates and widgets ------------------------------------------------------------------
 
@@ -55,7 +55,7 @@ def get_portal_widgets(call: Call) -> Any:
 
 @behaviours("getPublicPortalWidgets")
 def get_public_portal_widgets(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     return call.json({"widgets": _widgets(call, portal_by(call, origin=call.params["origin"])["portal_id"])})
 
 
@@ -84,7 +84,7 @@ def _v3(call: Call, portal: dict[str, Any]) -> dict[str, Any]:
 
 @behaviours("getPublicPortalWidgetsV3")
 def get_public_portal_widgets_v3(call: Call) -> Any:
-    _check_org(call)
+    check_org(call)
     return call.json(_v3(call, portal_of_call(call)))
 
 
