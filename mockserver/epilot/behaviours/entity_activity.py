@@ -5,8 +5,10 @@ Every change of an entity through any API (the world's change events: ``entity.c
 attached to the entities it concerns. A behaviour of the Entity API can group its changes under an
 existing activity (``activity_id``) with `operation_context`.
 
-Records: ``entity_activity`` (id = ULID) holds the activity with its operations;
-``entity_activity_link`` (parent = entity id) lists the activities of each entity, in order.
+Records: ``entity_activity`` (id = ULID) holds the activity; ``entity_activity_operation`` and
+``entity_activity_entity`` (parent = activity id) its operations and the entities it is attached
+to; ``entity_activity_link`` (parent = entity id) lists the activities of each entity. Each change
+adds records of constant size, however many operations an activity groups.
 `feed` is the public read used by the Entity API and the Customer Portal.
 """
 
@@ -21,6 +23,9 @@ from typing import Any
 
 KIND = "entity_activity"
 LINK = "entity_activity_link"
+OPERATION = "entity_activity_operation"
+ATTACHED = "entity_activity_entity"
+FEED_OPERATIONS = 10  # operations shown per activity in a feed (getActivity pages through all)
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 SOURCES = {"customer-portal": "portal", "erp-inbound": "erp", "erp-integration": "erp", "entity": "api",
            "pricing": "api", "scenario": "api"}
@@ -54,12 +59,12 @@ def create(store: Any, world: Any, *, activity_type: str, title: str, message: s
            payload: dict[str, Any] | None = None, entities: list[str] = (), caller: dict[str, Any] | None = None,
            source: str = "entity", pending: bool = False) -> dict[str, Any]:  # type: ignore[assignment]
     activity: dict[str, Any] = {"_id": new_ulid(world), "timestamp": _timestamp(world), "type": activity_type,
-                                "title": title, "message": message, "payload": payload or {}, "source": source,
-                                "entities": [], "operations": []}
+                                "title": title, "message": message, "payload": payload or {}, "source": source}
     if pending:
         activity["pending"] = True
     if caller:
         activity["caller"] = caller
+    store.record_put(KIND, activity["_id"], activity)
     attach(store, activity, list(entities))
     return activity
 
@@ -69,25 +74,36 @@ def get(store: Any, activity_id: str) -> dict[str, Any] | None:
 
 
 def attach(store: Any, activity: dict[str, Any], entity_ids: list[str]) -> dict[str, Any]:
-    """Add the activity to the feeds of ``entity_ids`` (and store it)."""
+    """Add the activity to the feeds of ``entity_ids``."""
     for entity_id in entity_ids:
-        if entity_id not in activity["entities"]:
-            activity["entities"].append(entity_id)
+        key = f"{activity['_id']}:{entity_id}"
+        if store.record_get(ATTACHED, key) is None:
+            store.record_put(ATTACHED, key, {"entity_id": entity_id}, parent=activity["_id"])
             store.record_put(LINK, f"{entity_id}:{activity['_id']}",
                              {"entity_id": entity_id, "activity_id": activity["_id"],
                               "timestamp": activity["timestamp"]}, parent=entity_id)
-    store.record_put(KIND, activity["_id"], activity)
     return activity
 
 
-def public(activity: dict[str, Any], *, operations: tuple[int, int | None] | None = None) -> dict[str, Any]:
-    """The activity as the API answers it: without operations (``None``), or a page of them."""
-    out = {k: v for k, v in activity.items() if k != "operations"}
+def add_operation(store: Any, activity: dict[str, Any], operation: dict[str, Any]) -> None:
+    count = int(activity.get("_operations") or 0)
+    store.record_put(OPERATION, f"{activity['_id']}:{count:08d}", operation, parent=activity["_id"])
+    activity["_operations"] = count + 1
+    store.record_put(KIND, activity["_id"], activity)
+
+
+def public(store: Any, activity: dict[str, Any], *,
+           operations: tuple[int, int | None] | None = None) -> dict[str, Any]:
+    """The activity as the API answers it (with the entities it is attached to): without operations
+    (``None``), or a page of them."""
+    out = {k: v for k, v in activity.items() if not k.startswith("_") or k == "_id"}
+    out["entities"] = [r["entity_id"] for r in store.record_list(ATTACHED, parent=activity["_id"])]
     if operations is not None:
-        ops = activity.get("operations") or []
         start, size = operations
-        out["operations_total"] = len(ops)
-        out["operations"] = ops[start:start + size if size is not None else None]
+        total = int(activity.get("_operations") or 0)
+        ops = store.record_list(OPERATION, parent=activity["_id"], limit=None if size is None else start + size)
+        out["operations_total"] = total
+        out["operations"] = ops[start:]
     return out
 
 
@@ -113,7 +129,8 @@ def feed(store: Any, entity_ids: list[str], *, types: list[str] | None = None, a
         if exclude_groups and any(kind.startswith(g) for g in exclude_groups):
             continue
         items.append(activity)
-    return len(items), [public(a, operations=(0, None)) for a in items[max(0, offset):max(0, offset) + max(0, size)]]
+    page = items[max(0, offset):max(0, offset) + max(0, size)]
+    return len(items), [public(store, a, operations=(0, FEED_OPERATIONS)) for a in page]
 
 
 def preset_bounds(preset: str, now: datetime | None = None) -> tuple[str, str]:
@@ -170,7 +187,7 @@ def _entity_change(store: Any, world: Any, event: dict[str, Any]) -> None:
                           payload={"entity": {k: entity.get(k) for k in ("_id", "_schema", "_title")},
                                    "source": source, "operation": event.get("operation")},
                           caller=ctx.get("caller"), source=source)
-    activity["operations"].append(_operation(entity, name, activity, source, ctx.get("diff")))
+    add_operation(store, activity, _operation(entity, name, activity, source, ctx.get("diff")))
     attach(store, activity, [entity["_id"]])
 
 

@@ -29,7 +29,7 @@ def create_activity(call: Any) -> Any:
         payload=body.get("payload") if isinstance(body.get("payload"), dict) else {},
         entities=_existing(call, call.params.get("entities")), caller=caller(call), source="entity",
         pending=bool(body.get("pending")))
-    return call.json(activities.public(activity))
+    return call.json(activities.public(c.store(call), activity))
 
 
 def _activity(call: Any) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def get_activity(call: Any) -> Any:
     activity = _activity(call)
     start = max(0, int(p.get("operations_from") or 0))
     size = None if p.get("operations_size") is None else max(0, int(p["operations_size"]))
-    out = activities.public(activity, operations=(start, size))
+    out = activities.public(c.store(call), activity, operations=(start, size))
     if p.get("anonymize"):
         out["operations"] = [{**op, "payload": anonymized(op.get("payload") or {}, None)} for op in out["operations"]]
         out["payload"] = anonymized(out.get("payload") or {}, None)
@@ -56,7 +56,7 @@ def get_activity(call: Any) -> Any:
 def attach_activity(call: Any) -> Any:
     activity = _activity(call)
     activities.attach(c.store(call), activity, _existing(call, call.params.get("entities")))
-    return call.json(activities.public(activity))
+    return call.json(activities.public(c.store(call), activity))
 
 
 def _iso(value: str | None) -> str | None:

@@ -126,7 +126,7 @@ def _ref_name(node: Any) -> str:
     if isinstance(node, dict):
         if isinstance(node.get("$ref"), str):
             return node["$ref"].rsplit("/", 1)[-1]
-        for part in node.get("allOf") or []:
+        for part in [*(node.get("allOf") or []), *(node.get("anyOf") or [])]:
             name = _ref_name(part)
             if name:
                 return name

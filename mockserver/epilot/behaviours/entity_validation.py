@@ -78,7 +78,8 @@ def attribute_schema(attr: dict[str, Any]) -> dict[str, Any]:
     elif kind in ("address", "payment", "table", "ordered_list"):
         schema = {"type": "array", "items": {"type": "object"}}
     elif kind in ("relation", "relation_address", "relation_payment_method", "file", "image"):
-        schema = _RELATION
+        # Stored as `{"$relation": [...]}`; hydrated reads (and snapshots) carry the entities instead.
+        return _nullable({"anyOf": [_RELATION, {"type": "array", "items": {"type": "object"}}]})
     elif kind == "consent":
         schema = {"type": "object"}
     else:  # internal, computed, automation, purpose, portal_access, payment, price_component...
