@@ -84,6 +84,8 @@ def _put(call: Any, kind: str, slug: str, ident: str | None, *, created: bool) -
     if ident is not None and not any(body.get(k) for k in keys):
         body["id" if kind == "group" else "name"] = ident
     part = _with_id(kind, slug, _complete(kind, body, schema))
+    if kind == "attribute":
+        store_.complete_attribute(part)
     items = list(schema.get(key) or [])
     at = _find(items, ident, keys) if ident is not None else None
     if at is None:

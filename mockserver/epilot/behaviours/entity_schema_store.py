@@ -125,6 +125,8 @@ def save(store: Any, schema: dict[str, Any], *, comment: str, draft: bool = Fals
                 draft=draft, published=not draft and item.get("published", True) is not False)
     item.setdefault("capabilities", [])
     item.setdefault("attributes", [])
+    for attr in [*item["attributes"], *(a for cap in item["capabilities"] for a in cap.get("attributes") or [])]:
+        complete_attribute(attr)
     item["frozen"] = bool((previous or {}).get("frozen")) and not draft
     _invalidate(store)
     with store.transaction():
@@ -139,6 +141,18 @@ def save(store: Any, schema: dict[str, Any], *, comment: str, draft: bool = Fals
         store.record_put(KIND, slug, item)
         store.record_delete(DELETED, slug)
     return item
+
+
+def complete_attribute(attr: dict[str, Any]) -> dict[str, Any]:
+    """Fields the published contract requires of some attribute kinds, where a client left them out."""
+    kind = attr.get("type")
+    if kind == "currency":
+        attr.setdefault("currency", [])
+    elif kind == "consent":
+        attr.setdefault("topic", str(attr.get("name") or "").upper())
+    elif kind == "computed":
+        attr.setdefault("value_formatter", "")
+    return attr
 
 
 def set_frozen(store: Any, slug: str, frozen: bool, version_id: str | None = None) -> dict[str, Any]:
