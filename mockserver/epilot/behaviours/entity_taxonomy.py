@@ -235,12 +235,27 @@ def delete_taxonomy_classification(call: Any) -> Any:
     return call.json(doc)
 
 
+def _existing_classification(call: Any, item: dict[str, Any]) -> dict[str, Any] | None:
+    for ident in (item.get("id"), item.get("slug")):
+        if ident:
+            try:
+                return classification(call, str(ident))
+            except Reject:
+                continue
+    return None
+
+
 @behaviours("updateClassificationsForTaxonomy")
 def update_classifications_for_taxonomy(call: Any) -> Any:
     slug = taxonomy(call, call.params["taxonomySlug"])["slug"]
     body = call.body if isinstance(call.body, dict) else {}
-    created = [_new_classification(call, dict(item), slug) for item in body.get("create") or []]
-    updated = []
+    created, updated = [], []
+    for item in body.get("create") or []:
+        existing = _existing_classification(call, item)
+        if existing is None:
+            created.append(_new_classification(call, dict(item), slug))
+        else:  # creating what exists already changes it (the batch stays one request that succeeds)
+            updated.append(_replace(call, existing, dict(item)))
     for item in body.get("update") or []:
         current = classification(call, str(item.get("id") or item["slug"]))
         updated.append(_replace(call, current, dict(item)))
