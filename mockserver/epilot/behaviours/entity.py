@@ -9,6 +9,7 @@ refused with 404, one of a custom schema made with ``putSchema`` is welcome.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from mockserver.engine.errors import Reject
@@ -145,7 +146,7 @@ def create_entity(call: Any) -> Any:
     if entity_id is not None and (c.store(call).get(entity_id) is not None or trash.get(c.store(call), entity_id)):
         raise Reject("conflict", f"entity {entity_id} already exists")
     with changing(call, "createEntity"):
-        return call.json(c.create_entity(call, schema["slug"], body, entity_id=entity_id), status=201)
+        return call.json(c.create_entity(call, schema["slug"], titled(schema, body), entity_id=entity_id), status=201)
 
 
 @behaviours("getEntity")
@@ -185,8 +186,6 @@ def _write(call: Any, *, replace: bool) -> Any:
         return invalid(call, exc)
     body = divert_changes(call, schema, entity, body)
     updated = c.apply_patch(call, entity, body, replace=replace)
-    if replace and entity.get("_changesets") and "_changesets" in body:
-        updated["_changesets"] = body["_changesets"]
     if call.params.get("dry_run"):
         return call.json(updated)
     diff = _diff(entity, updated)
@@ -239,7 +238,7 @@ def upsert_entity(call: Any) -> Any:
         with changing(call, "updateEntity", diff=_diff(matches[0], {**matches[0], **attributes})):
             return call.json(c.save(call, c.apply_patch(call, matches[0], attributes)), status=200)
     with changing(call, "createEntity"):
-        return call.json(c.create_entity(call, slug, attributes), status=201)
+        return call.json(c.create_entity(call, slug, titled(schema, attributes)), status=201)
 
 
 @behaviours("deleteEntity")
@@ -273,13 +272,20 @@ def restore_entity(call: Any) -> Any:
 
 def render_title(template: str, entity: dict[str, Any]) -> str:
     """``{{attribute}}`` placeholders of a title template filled from the entity."""
-    import re
 
     def value(m: re.Match[str]) -> str:
         v = entity.get(m.group(1).strip())
         return "" if v is None or isinstance(v, dict | list) else str(v)
 
     return " ".join(re.sub(r"\{\{\s*([^}]+?)\s*\}\}", value, template).split())
+
+
+def titled(schema: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
+    """The attributes with the ``_title`` the schema's title template gives them (unless they have one)."""
+    if attributes.get("_title"):
+        return attributes
+    title = render_title(schema.get("title_template") or "", attributes)
+    return {**attributes, "_title": title} if title else attributes
 
 
 @behaviours("reindexEntity")
