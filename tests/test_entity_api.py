@@ -12,6 +12,7 @@ from mockserver.epilot.behaviours import entity_schema_store
 from mockserver.epilot.behaviours.entity_catalogue import blueprints
 from mockserver.epilot.behaviours.entity_validation import validate
 from mockserver.epilot.world import generate_world
+from mockserver.epilot.world.extension import world_of
 
 from .conftest import ORG, PORTAL
 
@@ -138,7 +139,7 @@ def test_a_new_required_attribute_shows_in_validation_json_schema_search_and_the
     c.patch(f"/v1/entity/contact/{contact['_id']}", headers=ORG, json={"wallbox_power": 11})
     hits = _search(c, "_schema:contact AND wallbox_power:11")
     assert [e["_id"] for e in hits["results"]] == [contact["_id"]]
-    portal = entity_schema_store.list_schemas(c.app.services.extra["world"].store, ["contact"])
+    portal = entity_schema_store.list_schemas(world_of(c.app.services).store, ["contact"])
     assert any(a["name"] == "wallbox_power" for a in portal[0]["attributes"])
     versions = c.get("/v1/entity/schemas/contact/versions", headers=ORG).json()
     assert [v["version"] for v in versions["versions"]] == [2, 1] and versions["versions_more"] is False

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from mockserver.engine.bundled import specs_dir
+from mockserver.epilot.bundled import specs_dir
 
 # slug -> (component name, category, plural, description)
 CORE: dict[str, tuple[str, str, str, str]] = {
