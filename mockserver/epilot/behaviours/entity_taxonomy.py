@@ -251,6 +251,7 @@ def update_classifications_for_taxonomy(call: Any) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     created, updated = [], []
     for item in body.get("create") or []:
+        item = {**item, "slug": str(item.get("slug") or "") or _slugify(str(item.get("name") or "classification"))}
         existing = _existing_classification(call, item)
         if existing is None:
             created.append(_new_classification(call, dict(item), slug))
