@@ -7,7 +7,7 @@ from starlette.testclient import TestClient
 
 from mockserver.engine.app import MockConfig, create_app
 from mockserver.engine.auth import Principal
-from mockserver.epilot.behaviours import entity_activity
+from mockserver.epilot.behaviours.entity import activity as entity_activity
 from mockserver.epilot.world.extension import world_of
 
 from .conftest import ORG, PORTAL

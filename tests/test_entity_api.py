@@ -8,9 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mockserver.engine.app import MockConfig, create_app
-from mockserver.epilot.behaviours import entity_schema_store
-from mockserver.epilot.behaviours.entity_catalogue import blueprints
-from mockserver.epilot.behaviours.entity_validation import validate
+from mockserver.epilot.behaviours.entity import schema_store as entity_schema_store
+from mockserver.epilot.behaviours.entity.catalogue import blueprints
+from mockserver.epilot.behaviours.entity.validation import validate
 from mockserver.epilot.world import generate_world
 from mockserver.epilot.world.extension import world_of
 

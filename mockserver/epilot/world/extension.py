@@ -252,9 +252,6 @@ def install_world(builder: Builder) -> WorldServices:
     builder.admin_route("PUT", "/erp/environments", _admin_put_environment)
     builder.admin_route("PUT", "/erp/files", _admin_put_file)
     builder.admin_route("GET", "/erp/files", _admin_list_files)
-    from ..behaviours.entity_activity import subscribe  # every change leaves an activity in the entity's feed
-
-    subscribe(world)
 
     async def close() -> None:
         if world.outbound is not None:

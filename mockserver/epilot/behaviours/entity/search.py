@@ -6,6 +6,7 @@ value autocompletion. Entities of deleted schemas are left out; ``include_delete
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import uuid
 from collections import Counter
@@ -15,11 +16,11 @@ from mockserver.engine.errors import Reject
 from mockserver.engine.response import MockResponse
 from mockserver.engine.store.base import Filter, Query
 
-from . import common as c
-from . import entity_schema_store as schemas_
-from . import entity_trash as trash
-from .entity import anonymized, behaviours, hydrated, select_fields
-from .entity_query import QueryError, parse_query, parse_sort
+from .. import common as c
+from ..entity_query import QueryError, parse_query, parse_sort
+from . import schema_store as schemas_
+from . import trash
+from .core import anonymized, behaviours, hydrated, select_fields
 
 MAX_SCAN = 10_000
 DEFAULT_SIZE = 10
@@ -53,7 +54,7 @@ def run_search(call: Any, body: dict[str, Any], extra: tuple[Any, ...] = (), *,
             whole = ("and", clauses)
             items += [e for e in trash.trashed(st, wanted) if trash.matches(e, whole) and e["_schema"] not in deleted]
             for attribute, descending in reversed(sort):  # stable sorts, last key first
-                items.sort(key=lambda e, a=attribute: _sort_key(e, a), reverse=descending)
+                items.sort(key=functools.partial(_sort_key, attribute=attribute), reverse=descending)
         if after:
             last = next((i for i, e in enumerate(items) if e.get("_id") == after[-1]), None)
             items = items[last + 1:] if last is not None else items

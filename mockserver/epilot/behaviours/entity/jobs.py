@@ -18,13 +18,13 @@ import orjson
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from . import entity_activity as activities
-from . import entity_schema_store as schemas_
-from . import entity_trash as trash
-from .entity import behaviours, caller, caller_org, changing
-from .entity_search import run_search
-from .entity_validation import all_attributes, validate
+from .. import common as c
+from . import activity as activities
+from . import schema_store as schemas_
+from . import trash
+from .core import behaviours, caller, caller_org, changing
+from .search import run_search
+from .validation import all_attributes, validate
 
 CONTENT = "entity_file_content"
 IMPORT_JOB = "entity_import_job"
@@ -62,7 +62,8 @@ def export_entities(call: Any) -> Any:
     _, items = run_search(call, body)
     slugs = {e["_schema"] for e in items}
     schema = schemas_.get_schema(st, next(iter(slugs))) if len(slugs) == 1 else None
-    columns = _columns(items, body.get("fields"), schema)
+    fields = body.get("fields")
+    columns = _columns(items, fields if isinstance(fields, list) else None, schema)
     labels = {a["name"]: a.get("label") or a["name"] for a in all_attributes(schema)} if schema else {}
     out = io.StringIO()
     writer = csv.writer(out)

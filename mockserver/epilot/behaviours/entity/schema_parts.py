@@ -12,10 +12,10 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from . import entity_schema_store as store_
-from .entity import behaviours
-from .entity_catalogue import part_id
+from .. import common as c
+from . import schema_store as store_
+from .catalogue import part_id
+from .core import behaviours
 
 # part kind -> (schema key, what it is called, keys that identify a part)
 PARTS = {

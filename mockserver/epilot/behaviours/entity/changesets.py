@@ -1,6 +1,6 @@
 """Changesets: changes to attributes in ``approval`` or ``external`` edit mode are not written but
-proposed (``_changesets`` of the entity, by attribute) until they are applied or dismissed. A write
-with ``direct=true`` bypasses them. Set an attribute's ``edit_mode`` with ``putSchemaAttribute``.
+proposed (``_changesets`` of the entity, by attribute; see ``divert_changes`` in `core`) until they
+are applied or dismissed. Set an attribute's ``edit_mode`` with ``putSchemaAttribute``.
 """
 
 from __future__ import annotations
@@ -9,36 +9,8 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from .entity import anonymized, behaviours, changing, load_entity
-from .entity_validation import all_attributes
-
-GATED = ("approval", "external")
-
-
-def divert_changes(call: Any, schema: dict[str, Any], entity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` without the changes to gated attributes, which go to ``_changesets`` instead."""
-    if call.params.get("direct"):
-        return body
-    gated = {a["name"]: a for a in all_attributes(schema) if a.get("edit_mode") in GATED}
-    if not gated:
-        return body
-    out = dict(body)
-    pending = dict(entity.get("_changesets") or {})
-    now = c.world(call).now()
-    for name, attr in gated.items():
-        if name not in out or out[name] == entity.get(name):
-            continue
-        changeset: dict[str, Any] = {"proposed_value": out.pop(name), "previous_value": entity.get(name),
-                                     "created_at": now, "edit_mode": attr["edit_mode"], "source": call.op.api.name,
-                                     "created_by": {"type": "user", "id": call.principal.subject}}
-        strategy = (attr.get("edit_mode_config") or {}).get("match_strategy")
-        if strategy:
-            changeset["match_strategy"] = strategy
-        pending[name] = changeset
-    if pending != (entity.get("_changesets") or {}):
-        out["_changesets"] = pending
-    return out
+from .. import common as c
+from .core import anonymized, behaviours, changing, load_entity
 
 
 def _pending(call: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:

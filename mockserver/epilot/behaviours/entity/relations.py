@@ -10,10 +10,10 @@ from typing import Any
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Filter
 
-from . import common as c
-from . import entity_trash as trash
-from .entity import anonymized, behaviours, changing, load_entity, select_fields
-from .entity_query import QueryError, parse_query
+from .. import common as c
+from ..entity_query import QueryError, parse_query
+from . import trash
+from .core import anonymized, behaviours, changing, load_entity, select_fields
 
 
 def _edges(call: Any, entity_id: str, *, forward: bool = True, reverse: bool = False) -> list[tuple[str, str,

@@ -7,8 +7,8 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from .entity import behaviours, caller_org, select_fields
+from .. import common as c
+from .core import behaviours, caller_org, select_fields
 
 KIND = "entity_view"
 FIXED = ("id", "created_at", "created_by", "org")

@@ -14,12 +14,12 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import BehaviourSet
-from . import common as c
-from . import entity_schema_store as schemas
-from . import entity_trash as trash
-from .entity_activity import operation_context
-from .entity_validation import v1_errors, validate
+from .. import BehaviourSet
+from .. import common as c
+from . import schema_store as schemas
+from . import trash
+from .activity import operation_context
+from .validation import all_attributes, v1_errors, validate
 
 behaviours = BehaviourSet("entity")
 PII_TYPES = frozenset({"email", "phone", "address", "payment"})
@@ -132,6 +132,36 @@ def invalid(call: Any, exc: Invalid) -> Any:
     return call.json({"status": "error", "errors": exc.errors}, status=422)
 
 
+# -- changesets: writes to gated attributes are proposed, not made -------------------------------
+
+GATED = ("approval", "external")
+
+
+def divert_changes(call: Any, schema: dict[str, Any], entity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` without the changes to gated attributes, which go to ``_changesets`` instead."""
+    if call.params.get("direct"):
+        return body
+    gated = {a["name"]: a for a in all_attributes(schema) if a.get("edit_mode") in GATED}
+    if not gated:
+        return body
+    out = dict(body)
+    pending = dict(entity.get("_changesets") or {})
+    now = c.world(call).now()
+    for name, attr in gated.items():
+        if name not in out or out[name] == entity.get(name):
+            continue
+        changeset: dict[str, Any] = {"proposed_value": out.pop(name), "previous_value": entity.get(name),
+                                     "created_at": now, "edit_mode": attr["edit_mode"], "source": call.op.api.name,
+                                     "created_by": {"type": "user", "id": call.principal.subject}}
+        strategy = (attr.get("edit_mode_config") or {}).get("match_strategy")
+        if strategy:
+            changeset["match_strategy"] = strategy
+        pending[name] = changeset
+    if pending != (entity.get("_changesets") or {}):
+        out["_changesets"] = pending
+    return out
+
+
 # -- entities -------------------------------------------------------------------------------------
 
 @behaviours("createEntity")
@@ -176,8 +206,6 @@ def get_entity_v2(call: Any) -> Any:
 
 
 def _write(call: Any, *, replace: bool) -> Any:
-    from .entity_changesets import divert_changes
-
     schema, entity = load_entity(call)
     body = _body(call)
     try:
@@ -317,16 +345,3 @@ def validate_entity_v2(call: Any) -> Any:
     if errors:
         return call.json({"status": "error", "errors": errors}, status=422)
     return call.json({"status": "success", "errors": []})
-
-
-# The other parts of the API register on `behaviours` (imported last: they import from here).
-from . import (  # noqa: E402,F401
-    entity_activity_api,
-    entity_changesets,
-    entity_jobs,
-    entity_relations,
-    entity_schemas,
-    entity_search,
-    entity_taxonomy,
-    entity_views,
-)

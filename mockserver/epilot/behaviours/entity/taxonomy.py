@@ -15,15 +15,15 @@ from typing import Any
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Filter, Query
 
-from . import common as c
-from .entity import behaviours, changing
-from .entity_trash import wildcard
+from .. import common as c
+from .core import behaviours, changing
+from .trash import wildcard
 
 TAXONOMY = "entity_taxonomy"
 CLASSIFICATION = "entity_taxonomy_classification"
 JOB = "entity_taxonomy_job"
 META = "entity_taxonomy_meta"
-SEEDED = {
+SEEDED: dict[str, tuple[dict[str, Any], list[tuple[str, str]]]] = {
     "purpose": ({"name": "Purpose", "plural": "Purposes", "kind": "system", "type": "entity", "icon": "purpose",
                  "color": "#1a73e8"},
                 [("strom", "Strom"), ("gas", "Gas"), ("waermepumpe", "Wärmepumpe"), ("photovoltaik", "Photovoltaik"),
@@ -284,7 +284,7 @@ def taxonomy_autocomplete(call: Any) -> Any:
 
 @behaviours("listTaxonomyClassificationsForSchema")
 def list_taxonomy_classifications_for_schema(call: Any) -> Any:
-    from . import entity_schema_store as schemas
+    from . import schema_store as schemas
 
     slug = schemas.require(c.store(call), call.params["slug"])["slug"]
     tax = taxonomy(call, call.params["taxonomySlug"])["slug"]
@@ -328,6 +328,3 @@ def _of_type(tax: dict[str, Any], excluded: str) -> bool:
     if excluded == "relation":
         return tax.get("type") == "relation"
     return tax.get("type") == "system"
-
-
-from . import entity_taxonomy_jobs  # noqa: E402,F401  (the bulk jobs register on the same set)

@@ -10,9 +10,9 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from .entity import behaviours, caller_org
-from .entity_taxonomy import CLASSIFICATION, JOB, _store, classification, taxonomy, unclassify
+from .. import common as c
+from .core import behaviours, caller_org
+from .taxonomy import CLASSIFICATION, JOB, _store, classification, taxonomy, unclassify
 
 
 def _job_id(raw: Any) -> str:

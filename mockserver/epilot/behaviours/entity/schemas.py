@@ -9,11 +9,11 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from . import entity_schema_store as store_
-from .entity import behaviours
-from .entity_catalogue import available_capabilities, blueprints
-from .entity_validation import all_attributes, json_schema
+from .. import common as c
+from . import schema_store as store_
+from .catalogue import available_capabilities, blueprints
+from .core import behaviours
+from .validation import all_attributes, json_schema
 
 SAMPLES = {"string": "Beispiel", "number": 42, "boolean": True, "date": "2025-01-01",
            "datetime": "2025-01-01T08:00:00.000Z", "email": [{"email": "max.mustermann@example.de"}],
@@ -165,6 +165,3 @@ def list_available_capabilities(call: Any) -> Any:
 @behaviours("listSchemaBlueprints")
 def list_schema_blueprints(call: Any) -> Any:
     return call.json({"results": blueprints()})
-
-
-from . import entity_schema_parts  # noqa: E402,F401  (registers the composite-id operations)

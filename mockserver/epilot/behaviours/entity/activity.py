@@ -56,8 +56,9 @@ def _timestamp(world: Any) -> str:
 
 
 def create(store: Any, world: Any, *, activity_type: str, title: str, message: str,
-           payload: dict[str, Any] | None = None, entities: list[str] = (), caller: dict[str, Any] | None = None,
-           source: str = "entity", pending: bool = False) -> dict[str, Any]:  # type: ignore[assignment]
+           payload: dict[str, Any] | None = None, entities: list[str] | tuple[str, ...] = (),
+           caller: dict[str, Any] | None = None,
+           source: str = "entity", pending: bool = False) -> dict[str, Any]:
     activity: dict[str, Any] = {"_id": new_ulid(world), "timestamp": _timestamp(world), "type": activity_type,
                                 "title": title, "message": message, "payload": payload or {}, "source": source}
     if pending:

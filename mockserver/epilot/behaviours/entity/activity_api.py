@@ -8,10 +8,10 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from . import common as c
-from . import entity_activity as activities
-from . import entity_trash as trash
-from .entity import anonymized, behaviours, caller, schema_of
+from .. import common as c
+from . import activity as activities
+from . import trash
+from .core import anonymized, behaviours, caller, schema_of
 
 
 def _existing(call: Any, ids: list[str] | None) -> list[str]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from mockserver.engine.errors import Reject
 
-from .entity_catalogue import blueprints, schema_id
+from .catalogue import blueprints, schema_id
 
 KIND = "entity_schema"
 VERSIONS = "entity_schema_version"
