@@ -289,3 +289,12 @@ def test_deletes_answer_their_published_status_without_a_body(fresh_client):
     r = c.delete(f"/v1/entity/ticket/{ticket['_id']}", headers=ORG, params={"purge": "true"})
     assert r.status_code == 200 and r.content == b""
     assert c.patch(f"/v1/entity/ticket/{ticket['_id']}:restore", headers=ORG, json={}).status_code == 404
+
+
+def test_two_apps_in_one_process_keep_their_own_schemas():
+    with TestClient(create_app(MockConfig())) as a, TestClient(create_app(MockConfig())) as b:
+        a.post("/v1/entity/schemas/attributes", headers=ORG,
+               json={"schema": "contact", "name": "only_in_a", "label": "A", "type": "string", "required": True})
+        assert a.post("/v1/entity/contact:validate", headers=ORG, json={}).status_code == 422
+        assert b.post("/v1/entity/contact:validate", headers=ORG, json={}).status_code == 200
+        assert b.get("/v1/entity/schemas/contact", headers=ORG).json()["version"] == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import time
+import weakref
 from typing import Any
 
 from mockserver.engine.errors import Reject
@@ -24,8 +25,10 @@ KIND = "entity_schema"
 VERSIONS = "entity_schema_version"
 DELETED = "entity_schema_deleted"
 META = "entity_schema_meta"
-# Derived read caches, per store: (store version, {slug: schema}, deleted slugs).
-_CACHE: dict[int, tuple[Any, dict[str, dict[str, Any]], frozenset[str]]] = {}
+# Derived read caches, per store (weakly: a store that is gone takes its entry along):
+# (store version, {slug: schema}, deleted slugs).
+_CACHE: weakref.WeakKeyDictionary[Any, tuple[Any, dict[str, dict[str, Any]], frozenset[str]]] = \
+    weakref.WeakKeyDictionary()
 
 
 def _now() -> str:
@@ -35,7 +38,7 @@ def _now() -> str:
 
 def _invalidate(store: Any) -> None:
     # Inside a request's transaction the store's version only moves at commit: drop the cache now.
-    _CACHE.pop(id(store), None)
+    _CACHE.pop(store, None)
 
 
 def ensure_installed(store: Any) -> None:
@@ -55,15 +58,13 @@ def ensure_installed(store: Any) -> None:
 
 def _state(store: Any) -> tuple[dict[str, dict[str, Any]], frozenset[str]]:
     version = store.version()
-    hit = _CACHE.get(id(store))
+    hit = _CACHE.get(store)
     if hit is not None and hit[0] == version:
         return hit[1], hit[2]
     ensure_installed(store)
     schemas = {doc["slug"]: doc for doc in store.record_list(KIND)}
     deleted = frozenset(d["slug"] for d in store.record_list(DELETED)) - set(schemas)
-    if len(_CACHE) > 16:
-        _CACHE.clear()
-    _CACHE[id(store)] = (store.version(), schemas, deleted)
+    _CACHE[store] = (store.version(), schemas, deleted)
     return schemas, deleted
 
 

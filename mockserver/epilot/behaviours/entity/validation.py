@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema_rs
+import orjson
 
 _ANY: dict[str, Any] = {}
 _ITEMS = {"email": "email", "phone": "phone"}
@@ -114,16 +115,18 @@ def json_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_VALIDATORS: dict[tuple[str, Any, Any], Any] = {}
+_VALIDATORS: dict[bytes, Any] = {}
 
 
 def _validator(schema: dict[str, Any]) -> Any:
-    key = (schema["slug"], schema.get("id"), schema.get("version"))
+    # Keyed by what the validation depends on (two apps in one process may hold different schemas
+    # under the same slug and version).
+    key = orjson.dumps(json_schema(schema), option=orjson.OPT_SORT_KEYS)
     validator = _VALIDATORS.get(key)
     if validator is None:
         if len(_VALIDATORS) > 256:
             _VALIDATORS.clear()
-        validator = _VALIDATORS[key] = jsonschema_rs.validator_for(json_schema(schema), validate_formats=True)
+        validator = _VALIDATORS[key] = jsonschema_rs.validator_for(orjson.loads(key), validate_formats=True)
     return validator
 
 
