@@ -87,7 +87,8 @@ def respond(call: Any, body: dict[str, Any], hits: int, items: list[dict[str, An
     if body.get("anonymize"):
         items = [anonymized(e, schemas_.get_schema(c.store(call), e.get("_schema", ""))) for e in items]
     fields = body.get("fields")
-    items = [select_fields(e, fields) for e in items]
+    if fields:
+        items = [select_fields(e, fields) for e in items]
     if body.get("include_scores"):
         items = [{**e, "_score": 1.0} for e in items]
     if "text/csv" in (call.headers.get("accept") or ""):
