@@ -160,3 +160,16 @@ def test_journal_walkthrough_gives_the_documented_answers(servers):
     out = run(walkthrough("journal"), work, port, hook_port).strip()
     shown = re.search(r"```json\n(.*?)```", README[README.index("<!-- walkthrough: journal -->"):], re.S).group(1)
     assert out.splitlines() == shown.strip().splitlines()
+
+
+@pytest.mark.network
+def test_entity_walkthrough(servers):
+    work, port, hook_port, _ = servers
+    out = run(walkthrough("entity"), work, port, hook_port).splitlines()
+    assert out[0].startswith('{"slug":"contact","version":1,"attributes":') and out[1].startswith('{"slug":"meter"')
+    assert out[2].startswith('{"composite_id":"contact:') and out[2].endswith('"type":"number","required":true}')
+    assert out[3] == '{"code":"required","path":["wallbox_kw"]}'
+    assert out[4].endswith('"wallbox_kw":11}') and out[5] == '{"hits":1}'
+    assert out[6] == '{"_schema":"contract","attribute":"contracts"}' and out[7] == "true"
+    assert out[8] == '{"type":"EntityUpdated","operation":"relationsAdded","diff":null}'
+    assert out[9] == '{"type":"EntityUpdated","operation":"updateEntity","diff":{"added":{"wallbox_kw":11}}}'

@@ -26,9 +26,9 @@ def write(tmp_path: Path, text: str, name: str = "flow.yaml") -> str:
 
 
 def test_bundled_scenarios_are_the_documented_ones():
-    assert BUNDLED == ["checkout-while-pricing-is-down", "customer-self-registration", "erp-file-import",
-                       "erp-keep-contract-in-sync", "erp-meter-reading-submission", "erp-outbound-queue",
-                       "portal-customer-day", "pricing-offer"]
+    assert BUNDLED == ["checkout-while-pricing-is-down", "customer-self-registration", "entity-schema-change",
+                       "erp-file-import", "erp-keep-contract-in-sync", "erp-meter-reading-submission",
+                       "erp-outbound-queue", "portal-customer-day", "pricing-offer"]
 
 
 @pytest.mark.parametrize("name", BUNDLED)

@@ -306,3 +306,16 @@ def test_a_bad_postgres_url_is_one_clear_line():
 
     with pytest.raises(StoreOpenError, match=r"cannot connect to PostgreSQL at postgresql://nobody:\*\*\*@127\.0\.0\.1:1/"):
         open_store("postgresql://nobody:secret@127.0.0.1:1/none?connect_timeout=2")
+
+
+def test_an_or_clause_beside_other_clauses_keeps_its_own_precedence(new_store):
+    st = new_store()
+    for i, (status, branch) in enumerate([("active", "gas"), ("active", "power"), ("approved", "gas"),
+                                          ("terminated", "power")]):
+        st.put({"_id": f"c{i}", "_schema": "contract", "status": status, "branch": branch})
+    st.put({"_id": "x", "_schema": "meter", "status": "active"})
+    either = ("or", (Filter("status", "eq", "active"), Filter("status", "eq", "approved")))
+    not_gas = ("not", Filter("branch", "eq", "gas"))
+    for clauses in ((either, not_gas), (not_gas, either)):
+        page = st.query(Query(schemas=("contract",), all_of=clauses))
+        assert [e["_id"] for e in page.items] == ["c1"], clauses

@@ -41,7 +41,10 @@ def install(builder: Builder) -> None:
     from .behaviours import load_sets
     from .world.extension import install_world
 
-    install_world(builder)
+    world = install_world(builder)
+    from .behaviours.entity.activity import subscribe
+
+    subscribe(world)  # every change, through any API, leaves an activity in the entity's feed
     for bset in load_sets():
         builder.behaviours(bset)
 

@@ -386,7 +386,7 @@ class PostgresStore(Store):
         exact = True
         for clause in query.all_of:
             sql, clause_args, clause_exact = compile_clause(clause, indexed, True, leaves, self._fold)
-            where.append(sql)
+            where.append(f"({sql})")  # an OR clause must not bind to its neighbours
             args.extend(clause_args)
             exact = exact and clause_exact
         sql_where = f" WHERE {' AND '.join(where)}" if where else ""

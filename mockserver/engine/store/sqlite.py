@@ -380,7 +380,7 @@ class SQLiteStore(Store):
             args.extend(query.ids)
         for clause in query.all_of:
             sql, clause_args = _clause(clause, indexed)
-            where.append(sql)
+            where.append(f"({sql})")  # an OR clause must not bind to its neighbours
             args.extend(clause_args)
         sql_where = f" WHERE {' AND '.join(where)}" if where else ""
         order = ", ".join(f"{attr_expr(a)} {'DESC' if desc else 'ASC'}" for a, desc in query.sort) or "created_at"
