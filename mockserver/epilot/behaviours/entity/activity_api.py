@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -14,14 +15,14 @@ from . import trash
 from .core import anonymized, behaviours, caller, schema_of
 
 
-def _existing(call: Any, ids: list[str] | None) -> list[str]:
+def _existing(call: Call, ids: list[str] | None) -> list[str]:
     st = c.store(call)
     found = st.get_many([i for i in ids or [] if isinstance(i, str)])
     return [i for i in ids or [] if i in found or trash.get(st, i) is not None]
 
 
 @behaviours("createActivity")
-def create_activity(call: Any) -> Any:
+def create_activity(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     activity = activities.create(
         c.store(call), c.world(call), activity_type=str(body.get("type") or "Custom"),
@@ -32,7 +33,7 @@ def create_activity(call: Any) -> Any:
     return call.json(activities.public(c.store(call), activity))
 
 
-def _activity(call: Any) -> dict[str, Any]:
+def _activity(call: Call) -> dict[str, Any]:
     activity = activities.get(c.store(call), call.params["id"])
     if activity is None:
         raise Reject("not_found", f"Activity {call.params['id']} not found")
@@ -40,7 +41,7 @@ def _activity(call: Any) -> dict[str, Any]:
 
 
 @behaviours("getActivity")
-def get_activity(call: Any) -> Any:
+def get_activity(call: Call) -> Any:
     p = call.params
     activity = _activity(call)
     start = max(0, int(p.get("operations_from") or 0))
@@ -53,7 +54,7 @@ def get_activity(call: Any) -> Any:
 
 
 @behaviours("attachActivity")
-def attach_activity(call: Any) -> Any:
+def attach_activity(call: Call) -> Any:
     activity = _activity(call)
     activities.attach(c.store(call), activity, _existing(call, call.params.get("entities")))
     return call.json(activities.public(c.store(call), activity))
@@ -80,7 +81,7 @@ def _earlier(a: str | None, b: str | None) -> str | None:
 
 
 @behaviours("getEntityActivityFeed")
-def get_entity_activity_feed(call: Any) -> Any:
+def get_entity_activity_feed(call: Call) -> Any:
     p = call.params
     schema = schema_of(call)
     st = c.store(call)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
 from .core import anonymized, behaviours, changing, load_entity
 
 
-def _pending(call: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+def _pending(call: Call) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     schema, entity = load_entity(call)
     attribute = call.params["attribute"]
     changesets = dict(entity.get("_changesets") or {})
@@ -22,7 +23,7 @@ def _pending(call: Any) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
     return schema, entity, changesets
 
 
-def _resolve(call: Any, *, apply: bool) -> Any:
+def _resolve(call: Call, *, apply: bool) -> Any:
     _, entity, changesets = _pending(call)
     attribute = call.params["attribute"]
     changeset = changesets.pop(attribute)
@@ -42,17 +43,17 @@ def _resolve(call: Any, *, apply: bool) -> Any:
 
 
 @behaviours("applyChangeset")
-def apply_changeset(call: Any) -> Any:
+def apply_changeset(call: Call) -> Any:
     return _resolve(call, apply=True)
 
 
 @behaviours("dismissChangeset")
-def dismiss_changeset(call: Any) -> Any:
+def dismiss_changeset(call: Call) -> Any:
     return _resolve(call, apply=False)
 
 
 @behaviours("listChangesets")
-def list_changesets(call: Any) -> Any:
+def list_changesets(call: Call) -> Any:
     schema, entity = load_entity(call)
     changesets = entity.get("_changesets") or {}
     if call.params.get("anonymize"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import BehaviourSet
@@ -29,12 +30,12 @@ PII_NAMES = frozenset({"first_name", "last_name", "birthdate", "full_name", "bil
 
 # -- shared helpers (used by the sibling modules) ------------------------------------------------
 
-def schema_of(call: Any, slug: str | None = None) -> dict[str, Any]:
+def schema_of(call: Call, slug: str | None = None) -> dict[str, Any]:
     """The current schema of the path's ``slug`` (404 when it is unknown or deleted)."""
     return schemas.require(c.store(call), slug or call.params["slug"])
 
 
-def load_entity(call: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def load_entity(call: Call) -> tuple[dict[str, Any], dict[str, Any]]:
     """(schema, entity) of the path's ``slug`` and ``id``: 404 when either is missing or they disagree."""
     schema = schema_of(call)
     entity = c.store(call).get(call.params["id"])
@@ -43,7 +44,7 @@ def load_entity(call: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return schema, entity
 
 
-def caller(call: Any) -> dict[str, Any]:
+def caller(call: Call) -> dict[str, Any]:
     p = call.principal
     token = {"sub": p.subject, "org_id": str((p.claims or {}).get("org_id") or c.world(call).org_id)}
     if p.name:
@@ -51,11 +52,11 @@ def caller(call: Any) -> dict[str, Any]:
     return {"EpilotAuth": {"token": token}}
 
 
-def caller_org(call: Any) -> str:
+def caller_org(call: Call) -> str:
     return str((call.principal.claims or {}).get("org_id") or c.world(call).org_id)
 
 
-def changing(call: Any, operation: str | None = None, **extra: Any) -> Any:
+def changing(call: Call, operation: str | None = None, **extra: Any) -> Any:
     """Context for a change: its activity (``activity_id``), operation name and caller."""
     return operation_context(activity_id=call.params.get("activity_id"), operation=operation,
                              caller=caller(call), **extra)
@@ -97,7 +98,7 @@ def select_fields(entity: dict[str, Any], fields: list[str] | None) -> dict[str,
     return out
 
 
-def hydrated(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
+def hydrated(call: Call, entity: dict[str, Any]) -> dict[str, Any]:
     """The entity with each ``$relation`` attribute replaced by the related entities."""
     st = c.store(call)
     out = dict(entity)
@@ -109,7 +110,7 @@ def hydrated(call: Any, entity: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _body(call: Any) -> dict[str, Any]:
+def _body(call: Call) -> dict[str, Any]:
     body = call.body if isinstance(call.body, dict) else {}
     return {k: v for k, v in body.items() if k != "_schema"}
 
@@ -120,7 +121,7 @@ class Invalid(Reject):
         self.errors = errors
 
 
-def check(call: Any, schema: dict[str, Any], attributes: dict[str, Any], *, partial: bool = False) -> None:
+def check(call: Call, schema: dict[str, Any], attributes: dict[str, Any], *, partial: bool = False) -> None:
     """With ``validate=true``, the attributes must satisfy the schema (422 with the errors)."""
     if call.params.get("validate"):
         errors = validate(schema, attributes, partial=partial)
@@ -128,7 +129,7 @@ def check(call: Any, schema: dict[str, Any], attributes: dict[str, Any], *, part
             raise Invalid(errors)
 
 
-def invalid(call: Any, exc: Invalid) -> Any:
+def invalid(call: Call, exc: Invalid) -> Any:
     return call.json({"status": "error", "errors": exc.errors}, status=422)
 
 
@@ -137,7 +138,7 @@ def invalid(call: Any, exc: Invalid) -> Any:
 GATED = ("approval", "external")
 
 
-def divert_changes(call: Any, schema: dict[str, Any], entity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def divert_changes(call: Call, schema: dict[str, Any], entity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """``body`` without the changes to gated attributes, which go to ``_changesets`` instead."""
     if call.params.get("direct"):
         return body
@@ -165,7 +166,7 @@ def divert_changes(call: Any, schema: dict[str, Any], entity: dict[str, Any], bo
 # -- entities -------------------------------------------------------------------------------------
 
 @behaviours("createEntity")
-def create_entity(call: Any) -> Any:
+def create_entity(call: Call) -> Any:
     schema = schema_of(call)
     body = _body(call)
     try:
@@ -180,7 +181,7 @@ def create_entity(call: Any) -> Any:
 
 
 @behaviours("getEntity")
-def get_entity(call: Any) -> Any:
+def get_entity(call: Call) -> Any:
     schema, entity = load_entity(call)
     relations = [c.with_schema(e) for e in c.related(call, entity)]
     if call.params.get("hydrate"):
@@ -192,7 +193,7 @@ def get_entity(call: Any) -> Any:
 
 
 @behaviours("getEntityV2")
-def get_entity_v2(call: Any) -> Any:
+def get_entity_v2(call: Call) -> Any:
     schema, entity = load_entity(call)
     p = call.params
     if p.get("apply_changesets"):
@@ -205,7 +206,7 @@ def get_entity_v2(call: Any) -> Any:
     return call.json(select_fields(entity, p.get("fields")))
 
 
-def _write(call: Any, *, replace: bool) -> Any:
+def _write(call: Call, *, replace: bool) -> Any:
     schema, entity = load_entity(call)
     body = _body(call)
     try:
@@ -230,17 +231,17 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 
 @behaviours("updateEntity")
-def update_entity(call: Any) -> Any:
+def update_entity(call: Call) -> Any:
     return _write(call, replace=True)
 
 
 @behaviours("patchEntity")
-def patch_entity(call: Any) -> Any:
+def patch_entity(call: Call) -> Any:
     return _write(call, replace=False)
 
 
 @behaviours("upsertEntity")
-def upsert_entity(call: Any) -> Any:
+def upsert_entity(call: Call) -> Any:
     schema = schema_of(call)
     slug = schema["slug"]
     body = call.body if isinstance(call.body, dict) else {}
@@ -270,7 +271,7 @@ def upsert_entity(call: Any) -> Any:
 
 
 @behaviours("deleteEntity")
-def delete_entity(call: Any) -> Any:
+def delete_entity(call: Call) -> Any:
     _, entity = load_entity(call)
     st, w = c.store(call), c.world(call)
     purge = bool(call.params.get("purge"))
@@ -285,7 +286,7 @@ def delete_entity(call: Any) -> Any:
 
 
 @behaviours("restoreEntity")
-def restore_entity(call: Any) -> Any:
+def restore_entity(call: Call) -> Any:
     schema = schema_of(call)
     st = c.store(call)
     found = trash.get(st, call.params["id"])
@@ -317,7 +318,7 @@ def titled(schema: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]
 
 
 @behaviours("reindexEntity")
-def reindex_entity(call: Any) -> Any:
+def reindex_entity(call: Call) -> Any:
     schema, entity = load_entity(call)
     title = render_title(schema.get("title_template") or "", entity)
     if title:
@@ -326,13 +327,13 @@ def reindex_entity(call: Any) -> Any:
     return call.json(entity)
 
 
-def _validation(call: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _validation(call: Call) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     schema = schema_of(call)
     return schema, validate(schema, _body(call))
 
 
 @behaviours("validateEntity", reads_only=True)
-def validate_entity(call: Any) -> Any:
+def validate_entity(call: Call) -> Any:
     _, errors = _validation(call)
     if errors:
         return call.json({"status": "error", "errors": v1_errors(errors)}, status=422)
@@ -340,7 +341,7 @@ def validate_entity(call: Any) -> Any:
 
 
 @behaviours("validateEntityV2", reads_only=True)
-def validate_entity_v2(call: Any) -> Any:
+def validate_entity_v2(call: Call) -> Any:
     _, errors = _validation(call)
     if errors:
         return call.json({"status": "error", "errors": errors}, status=422)

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -52,7 +53,7 @@ def _cell(value: Any) -> str:
 
 
 @behaviours("exportEntities")
-def export_entities(call: Any) -> Any:
+def export_entities(call: Call) -> Any:
     w, st = c.world(call), c.store(call)
     job_id = str(call.params.get("job_id") or w.new_id())
     if st.record_get(EXPORT_JOB, job_id) is not None:
@@ -123,7 +124,7 @@ def _typed(row: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 @behaviours("importEntities")
-def import_entities(call: Any) -> Any:
+def import_entities(call: Call) -> Any:
     w, st = c.world(call), c.store(call)
     body = call.body if isinstance(call.body, dict) else {}
     ref = body.get("S3Reference") or {}
@@ -168,7 +169,7 @@ def import_entities(call: Any) -> Any:
 
 
 @behaviours("abortEntityImport")
-def abort_entity_import(call: Any) -> Any:
+def abort_entity_import(call: Call) -> Any:
     st = c.store(call)
     job = st.record_get(IMPORT_JOB, call.params["job_id"])
     if job is None or job.get("schema") != call.params["schema"]:
@@ -179,7 +180,7 @@ def abort_entity_import(call: Any) -> Any:
 
 
 @behaviours("wipeAllEntities")
-def wipe_all_entities(call: Any) -> Any:
+def wipe_all_entities(call: Call) -> Any:
     st, w = c.store(call), c.world(call)
     body = call.body if isinstance(call.body, dict) else {}
     slugs = body.get("schemas") or sorted(st.counts_by_schema())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Filter
 
@@ -16,7 +17,7 @@ from . import trash
 from .core import anonymized, behaviours, changing, load_entity, select_fields
 
 
-def _edges(call: Any, entity_id: str, *, forward: bool = True, reverse: bool = False) -> list[tuple[str, str,
+def _edges(call: Call, entity_id: str, *, forward: bool = True, reverse: bool = False) -> list[tuple[str, str,
                                                                                                        tuple, bool]]:
     st = c.store(call)
     out = []
@@ -27,7 +28,7 @@ def _edges(call: Any, entity_id: str, *, forward: bool = True, reverse: bool = F
     return out
 
 
-def _item(call: Any, other: dict[str, Any], attribute: str, tags: tuple, reverse: bool) -> dict[str, Any]:
+def _item(call: Call, other: dict[str, Any], attribute: str, tags: tuple, reverse: bool) -> dict[str, Any]:
     item: dict[str, Any] = {"entity_id": other["_id"], "org_id": str(other.get("_org") or c.world(call).org_id),
                             "_schema": other["_schema"], "attribute": attribute, "reverse": reverse}
     if tags:
@@ -35,7 +36,7 @@ def _item(call: Any, other: dict[str, Any], attribute: str, tags: tuple, reverse
     return item
 
 
-def relations_of(call: Any, entity: dict[str, Any], *, forward: bool = True, reverse: bool = False,
+def relations_of(call: Call, entity: dict[str, Any], *, forward: bool = True, reverse: bool = False,
                  include: list[str] | None = None, exclude: list[str] | None = None, deleted: str = "false",
                  clause: Any = None) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(relation item, related entity) pairs of ``entity``, filtered."""
@@ -61,14 +62,14 @@ def relations_of(call: Any, entity: dict[str, Any], *, forward: bool = True, rev
     return out
 
 
-def _page(call: Any, items: list[Any]) -> list[Any]:
+def _page(call: Call, items: list[Any]) -> list[Any]:
     p = call.params
     start = max(0, int(p.get("from") or 0))
     size = len(items) if p.get("size") is None else max(0, int(p["size"]))
     return items[start:start + size]
 
 
-def _render(call: Any, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
+def _render(call: Call, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> list[dict[str, Any]]:
     p = call.params
     out = []
     for item, other in pairs:
@@ -83,7 +84,7 @@ def _render(call: Any, pairs: list[tuple[dict[str, Any], dict[str, Any]]]) -> li
 
 
 @behaviours("getRelations")
-def get_relations(call: Any) -> Any:
+def get_relations(call: Call) -> Any:
     entity = load_entity(call)[1]
     p = call.params
     pairs = relations_of(call, entity, reverse=bool(p.get("include_reverse")), include=p.get("include_schemas"),
@@ -106,7 +107,7 @@ def _text_clause(query: str | None) -> Any:
 
 
 @behaviours("getRelationsV2")
-def get_relations_v2(call: Any) -> Any:
+def get_relations_v2(call: Call) -> Any:
     entity = load_entity(call)[1]
     p = call.params
     pairs = relations_of(call, entity, reverse=bool(p.get("include_reverse")), clause=_text_clause(p.get("query")))
@@ -114,7 +115,7 @@ def get_relations_v2(call: Any) -> Any:
 
 
 @behaviours("getRelationsV3")
-def get_relations_v3(call: Any) -> Any:
+def get_relations_v3(call: Call) -> Any:
     entity = load_entity(call)[1]
     p = call.params
     mode = p.get("mode") or ("both" if p.get("include_reverse") else "direct")
@@ -125,14 +126,14 @@ def get_relations_v3(call: Any) -> Any:
 
 
 @behaviours("getRelatedEntitiesCount")
-def get_related_entities_count(call: Any) -> Any:
+def get_related_entities_count(call: Call) -> Any:
     entity = load_entity(call)[1]
     pairs = relations_of(call, entity, reverse=True, exclude=call.params.get("exclude_schemas"))
     return call.json({"hits": len({other["_id"] for _, other in pairs})})
 
 
 @behaviours("addRelations")
-def add_relations(call: Any) -> Any:
+def add_relations(call: Call) -> Any:
     entity = load_entity(call)[1]
     items = [i for i in (call.body or []) if isinstance(i, dict)] if isinstance(call.body, list) else []
     if not items:
@@ -158,7 +159,7 @@ def _relation_at(entity: dict[str, Any], attribute: str, target_id: str) -> dict
 
 
 @behaviours("updateRelation")
-def update_relation(call: Any) -> Any:
+def update_relation(call: Call) -> Any:
     entity = load_entity(call)[1]
     attribute, target_id = call.params["attribute"], call.params["entity_id"]
     item = _relation_at(entity, attribute, target_id)
@@ -174,7 +175,7 @@ def update_relation(call: Any) -> Any:
 
 
 @behaviours("deleteRelation")
-def delete_relation(call: Any) -> Any:
+def delete_relation(call: Call) -> Any:
     entity = load_entity(call)[1]
     attribute, target_id = call.params["attribute"], call.params["entity_id"]
     if _relation_at(entity, attribute, target_id) is None:
@@ -186,7 +187,7 @@ def delete_relation(call: Any) -> Any:
 
 
 @behaviours("removeRelations")
-def remove_relations(call: Any) -> Any:
+def remove_relations(call: Call) -> Any:
     entity = load_entity(call)[1]
     items = [i for i in call.body if isinstance(i, dict)] if isinstance(call.body, list) else []
     changed = False
@@ -206,7 +207,7 @@ def remove_relations(call: Any) -> Any:
 # -- entity:graph ---------------------------------------------------------------------------------
 
 @behaviours("queryEntityGraph", reads_only=True)
-def query_entity_graph(call: Any) -> Any:
+def query_entity_graph(call: Call) -> Any:
     body = call.body
     st = c.store(call)
     seed = st.get(body["seed"]["entity_id"])

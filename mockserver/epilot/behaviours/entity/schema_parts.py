@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -72,11 +73,11 @@ def _public(slug: str, part: dict[str, Any]) -> dict[str, Any]:
     return {**part, "composite_id": f"{slug}:{part['id']}", "schema": slug}
 
 
-def _store(call: Any, schema: dict[str, Any], comment: str) -> None:
+def _store(call: Call, schema: dict[str, Any], comment: str) -> None:
     store_.save(c.store(call), schema, comment=comment, now=c.world(call).now())
 
 
-def _put(call: Any, kind: str, slug: str, ident: str | None, *, created: bool) -> Any:
+def _put(call: Call, kind: str, slug: str, ident: str | None, *, created: bool) -> Any:
     key, label, keys = PARTS[kind]
     schema = store_.require(c.store(call), slug)
     store_.check_unfrozen(schema)
@@ -102,7 +103,7 @@ def _put(call: Any, kind: str, slug: str, ident: str | None, *, created: bool) -
     return call.json(_public(slug, part), status=201 if created else 200)
 
 
-def _target_slug(call: Any) -> str:
+def _target_slug(call: Call) -> str:
     body = call.body if isinstance(call.body, dict) else {}
     if body.get("schema"):
         return str(body["schema"])
@@ -112,7 +113,7 @@ def _target_slug(call: Any) -> str:
 
 
 def _create(kind: str) -> Any:
-    def handler(call: Any) -> Any:
+    def handler(call: Call) -> Any:
         body = call.body if isinstance(call.body, dict) else {}
         ident = split(str(body["composite_id"]))[1] if body.get("composite_id") else None
         return _put(call, kind, _target_slug(call), ident, created=True)
@@ -120,7 +121,7 @@ def _create(kind: str) -> Any:
 
 
 def _get(kind: str) -> Any:
-    def handler(call: Any) -> Any:
+    def handler(call: Call) -> Any:
         key, label, keys = PARTS[kind]
         slug, ident = split(call.params["composite_id"])
         schema = store_.require(c.store(call), slug)
@@ -133,14 +134,14 @@ def _get(kind: str) -> Any:
 
 
 def _replace(kind: str) -> Any:
-    def handler(call: Any) -> Any:
+    def handler(call: Call) -> Any:
         slug, ident = split(call.params["composite_id"])
         return _put(call, kind, slug, ident, created=False)
     return handler
 
 
 def _delete(kind: str) -> Any:
-    def handler(call: Any) -> Any:
+    def handler(call: Call) -> Any:
         key, label, keys = PARTS[kind]
         slug, ident = split(call.params["composite_id"])
         schema = store_.require(c.store(call), slug)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -22,7 +23,7 @@ SAMPLES = {"string": "Beispiel", "number": 42, "boolean": True, "date": "2025-01
                         "country": "DE"}]}
 
 
-def _list(call: Any, *, full: bool = True) -> list[dict[str, Any]]:
+def _list(call: Call, *, full: bool = True) -> list[dict[str, Any]]:
     p = call.params
     items = store_.list_schemas(c.store(call))
     if p.get("include"):
@@ -33,17 +34,17 @@ def _list(call: Any, *, full: bool = True) -> list[dict[str, Any]]:
 
 
 @behaviours("listSchemas")
-def list_schemas(call: Any) -> Any:
+def list_schemas(call: Call) -> Any:
     return call.json({"results": _list(call)})
 
 
 @behaviours("listSchemasV2")
-def list_schemas_v2(call: Any) -> Any:
+def list_schemas_v2(call: Call) -> Any:
     return call.json({"results": _list(call, full=bool(call.params.get("full")))})
 
 
 @behaviours("getSchema")
-def get_schema(call: Any) -> Any:
+def get_schema(call: Call) -> Any:
     slug, p = call.params["slug"], call.params
     if p.get("id"):
         version = c.store(call).record_get(store_.VERSIONS, p["id"])
@@ -58,7 +59,7 @@ def get_schema(call: Any) -> Any:
 
 
 @behaviours("putSchema")
-def put_schema(call: Any) -> Any:
+def put_schema(call: Call) -> Any:
     slug = call.params["slug"]
     st = c.store(call)
     current = store_.get_schema(st, slug)
@@ -79,13 +80,13 @@ def put_schema(call: Any) -> Any:
 
 
 @behaviours("deleteSchema")
-def delete_schema(call: Any) -> Any:
+def delete_schema(call: Call) -> Any:
     store_.delete(c.store(call), call.params["slug"])
     return call.empty(200)
 
 
 @behaviours("getJsonSchema")
-def get_json_schema(call: Any) -> Any:
+def get_json_schema(call: Call) -> Any:
     return call.json(json_schema(store_.require(c.store(call), call.params["slug"])))
 
 
@@ -100,7 +101,7 @@ def _sample(attr: dict[str, Any]) -> Any:
 
 
 @behaviours("getSchemaExample")
-def get_schema_example(call: Any) -> Any:
+def get_schema_example(call: Call) -> Any:
     schema = store_.require(c.store(call), call.params["slug"])
     stored = next(iter(c.store(call).iter_schema(schema["slug"], batch=1)), None)
     example: dict[str, Any] = {"_schema": schema["slug"]}
@@ -125,7 +126,7 @@ REQUIRED_FIELDS = ("id", "slug", "name", "plural", "capabilities", "attributes")
 
 
 @behaviours("getSchemaVersions")
-def get_schema_versions(call: Any) -> Any:
+def get_schema_versions(call: Call) -> Any:
     p = call.params
     slug = p["slug"]
     st = c.store(call)
@@ -145,23 +146,23 @@ def get_schema_versions(call: Any) -> Any:
 
 
 @behaviours("freezeSchema")
-def freeze_schema(call: Any) -> Any:
+def freeze_schema(call: Call) -> Any:
     version_id = (call.body or {}).get("version_id") if isinstance(call.body, dict) else None
     return call.json(store_.set_frozen(c.store(call), call.params["slug"], True, version_id))
 
 
 @behaviours("unfreezeSchema")
-def unfreeze_schema(call: Any) -> Any:
+def unfreeze_schema(call: Call) -> Any:
     return call.json(store_.set_frozen(c.store(call), call.params["slug"], False))
 
 
 @behaviours("listAvailableCapabilities")
-def list_available_capabilities(call: Any) -> Any:
+def list_available_capabilities(call: Call) -> Any:
     schema = store_.require(c.store(call), call.params["slug"])
     have = {cap.get("name") for cap in schema.get("capabilities") or []}
     return call.json({"results": [cap for cap in available_capabilities() if cap["name"] not in have]})
 
 
 @behaviours("listSchemaBlueprints")
-def list_schema_blueprints(call: Any) -> Any:
+def list_schema_blueprints(call: Call) -> Any:
     return call.json({"results": blueprints()})

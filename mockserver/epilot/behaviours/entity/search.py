@@ -12,6 +12,7 @@ import uuid
 from collections import Counter
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.response import MockResponse
 from mockserver.engine.store.base import Filter, Query
@@ -26,7 +27,7 @@ MAX_SCAN = 10_000
 DEFAULT_SIZE = 10
 
 
-def run_search(call: Any, body: dict[str, Any], extra: tuple[Any, ...] = (), *,
+def run_search(call: Call, body: dict[str, Any], extra: tuple[Any, ...] = (), *,
                schemas: tuple[str, ...] = ()) -> tuple[int, list[dict[str, Any]]]:
     """(hits, page) for a search body (q or filters already turned into ``extra`` clauses)."""
     try:
@@ -79,7 +80,7 @@ def _query(st: Any, schemas: tuple[str, ...], clauses: tuple[Any, ...], sort: An
     return page.total, page.items
 
 
-def respond(call: Any, body: dict[str, Any], hits: int, items: list[dict[str, Any]]) -> Any:
+def respond(call: Call, body: dict[str, Any], hits: int, items: list[dict[str, Any]]) -> Any:
     """The search response: JSON (with aggregations, stable id and sort_end) or CSV."""
     sort = parse_sort(body.get("sort"))
     if body.get("hydrate"):
@@ -147,7 +148,7 @@ def _cell(value: Any) -> str:
 
 
 @behaviours("searchEntities", reads_only=True)
-def search_entities(call: Any) -> Any:
+def search_entities(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {"q": "*"}
     hits, items = run_search(call, body)
     return respond(call, body, hits, items)
@@ -205,7 +206,7 @@ def _eq(attr: str, value: Any) -> Filter:
 
 
 @behaviours("listEntities", reads_only=True)
-def list_entities(call: Any) -> Any:
+def list_entities(call: Call) -> Any:
     body = dict(call.body) if isinstance(call.body, dict) else {}
     slugs: list[str] = []
     clauses = filter_clauses(body.get("filter"), slugs)
@@ -218,7 +219,7 @@ def list_entities(call: Any) -> Any:
 # -- autocomplete --------------------------------------------------------------------------------
 
 @behaviours("autocomplete")
-def autocomplete(call: Any) -> Any:
+def autocomplete(call: Call) -> Any:
     p = call.params
     st = c.store(call)
     slug = p.get("slug")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 from mockserver.engine.store.base import Filter, Query
 
@@ -54,20 +55,20 @@ def ensure_installed(store: Any) -> None:
         store.record_put(META, "installed", {"taxonomies": len(SEEDED)})
 
 
-def _store(call: Any) -> Any:
+def _store(call: Call) -> Any:
     st = c.store(call)
     ensure_installed(st)
     return st
 
 
-def taxonomy(call: Any, slug: str, *, deleted: bool = False) -> dict[str, Any]:
+def taxonomy(call: Call, slug: str, *, deleted: bool = False) -> dict[str, Any]:
     found = _store(call).record_get(TAXONOMY, slug)
     if found is None or (found.get("deleted_at") and not deleted):
         raise Reject("not_found", f"Taxonomy {slug} not found")
     return found
 
 
-def classification(call: Any, ident: str) -> dict[str, Any]:
+def classification(call: Call, ident: str) -> dict[str, Any]:
     st = _store(call)
     found = st.record_get(CLASSIFICATION, ident)
     if found is None:
@@ -77,7 +78,7 @@ def classification(call: Any, ident: str) -> dict[str, Any]:
     return found
 
 
-def classifications(call: Any, taxonomy_slug: str | None = None) -> list[dict[str, Any]]:
+def classifications(call: Call, taxonomy_slug: str | None = None) -> list[dict[str, Any]]:
     return _store(call).record_list(CLASSIFICATION, parent=taxonomy_slug)
 
 
@@ -89,7 +90,7 @@ def _slugify(text: str) -> str:
 # -- taxonomies -----------------------------------------------------------------------------------
 
 @behaviours("listTaxonomies")
-def list_taxonomies(call: Any) -> Any:
+def list_taxonomies(call: Call) -> Any:
     p = call.params
     items = _store(call).record_list(TAXONOMY)
     if not p.get("include_disabled"):
@@ -105,7 +106,7 @@ def _taxonomy_fields(body: Any) -> dict[str, Any]:
 
 
 @behaviours("createTaxonomy")
-def create_taxonomy(call: Any) -> Any:
+def create_taxonomy(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     slug = str(body.get("slug") or _slugify(str(body.get("name") or "taxonomy")))
     st = _store(call)
@@ -120,12 +121,12 @@ def create_taxonomy(call: Any) -> Any:
 
 
 @behaviours("getTaxonomy")
-def get_taxonomy(call: Any) -> Any:
+def get_taxonomy(call: Call) -> Any:
     return call.json(taxonomy(call, call.params["taxonomySlug"]))
 
 
 @behaviours("updateTaxonomy")
-def update_taxonomy(call: Any) -> Any:
+def update_taxonomy(call: Call) -> Any:
     current = taxonomy(call, call.params["taxonomySlug"])
     doc = {"slug": current["slug"], "created_at": current.get("created_at"), "created_by": current.get("created_by"),
            "kind": current.get("kind", "user_defined"), **_taxonomy_fields(call.body),
@@ -136,7 +137,7 @@ def update_taxonomy(call: Any) -> Any:
 
 
 @behaviours("deleteTaxonomy")
-def delete_taxonomy(call: Any) -> Any:
+def delete_taxonomy(call: Call) -> Any:
     current = taxonomy(call, call.params["taxonomySlug"])
     st = _store(call)
     if call.params.get("permanent"):
@@ -148,7 +149,7 @@ def delete_taxonomy(call: Any) -> Any:
 
 # -- classifications ------------------------------------------------------------------------------
 
-def _new_classification(call: Any, body: dict[str, Any], taxonomy_slug: str) -> dict[str, Any]:
+def _new_classification(call: Call, body: dict[str, Any], taxonomy_slug: str) -> dict[str, Any]:
     st = _store(call)
     slug = str(body["slug"])
     if st.record_get(CLASSIFICATION, str(body.get("id") or slug)) is not None or \
@@ -161,7 +162,7 @@ def _new_classification(call: Any, body: dict[str, Any], taxonomy_slug: str) -> 
     return doc
 
 
-def _taxonomy_for(call: Any, body: dict[str, Any]) -> str:
+def _taxonomy_for(call: Call, body: dict[str, Any]) -> str:
     if body.get("taxonomy"):
         return taxonomy(call, str(body["taxonomy"]))["slug"]
     prefix, sep, _ = str(body.get("slug") or "").partition(":")
@@ -171,7 +172,7 @@ def _taxonomy_for(call: Any, body: dict[str, Any]) -> str:
 
 
 @behaviours("createTaxonomyClassification")
-def create_taxonomy_classification(call: Any) -> Any:
+def create_taxonomy_classification(call: Call) -> Any:
     body = dict(call.body) if isinstance(call.body, dict) else {}
     if not body.get("slug"):
         body["slug"] = _slugify(str(body.get("name") or "classification"))
@@ -180,11 +181,11 @@ def create_taxonomy_classification(call: Any) -> Any:
 
 
 @behaviours("getTaxonomyClassification")
-def get_taxonomy_classification(call: Any) -> Any:
+def get_taxonomy_classification(call: Call) -> Any:
     return call.json(classification(call, call.params["classificationSlug"]))
 
 
-def _replace(call: Any, current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+def _replace(call: Call, current: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     doc = {**{k: v for k, v in body.items() if k not in ("id", "created_at", "updated_at")},
            "id": current["id"], "taxonomy": current["taxonomy"], "created_at": current.get("created_at"),
            "updated_at": c.world(call).now()}
@@ -195,12 +196,12 @@ def _replace(call: Any, current: dict[str, Any], body: dict[str, Any]) -> dict[s
 
 
 @behaviours("updateTaxonomyClassification")
-def update_taxonomy_classification(call: Any) -> Any:
+def update_taxonomy_classification(call: Call) -> Any:
     current = classification(call, call.params["classificationSlug"])
     return call.json(_replace(call, current, dict(call.body) if isinstance(call.body, dict) else {}))
 
 
-def unclassify(call: Any, ids: list[str], replacement: str | None = None) -> tuple[int, int]:
+def unclassify(call: Call, ids: list[str], replacement: str | None = None) -> tuple[int, int]:
     """Remove ``ids`` from every entity's ``_purpose`` (putting ``replacement`` in their place):
     (entities concerned, entities changed)."""
     if not ids:
@@ -220,13 +221,13 @@ def unclassify(call: Any, ids: list[str], replacement: str | None = None) -> tup
     return len(page.items), changed
 
 
-def _delete_classification(call: Any, doc: dict[str, Any]) -> None:
+def _delete_classification(call: Call, doc: dict[str, Any]) -> None:
     _store(call).record_delete(CLASSIFICATION, doc["id"])
     unclassify(call, [doc["id"]])
 
 
 @behaviours("deleteTaxonomyClassification")
-def delete_taxonomy_classification(call: Any) -> Any:
+def delete_taxonomy_classification(call: Call) -> Any:
     doc = classification(call, call.params["classificationSlug"])
     owner = _store(call).record_get(TAXONOMY, doc["taxonomy"]) or {}
     if owner.get("kind") == "system":
@@ -235,7 +236,7 @@ def delete_taxonomy_classification(call: Any) -> Any:
     return call.json(doc)
 
 
-def _existing_classification(call: Any, item: dict[str, Any]) -> dict[str, Any] | None:
+def _existing_classification(call: Call, item: dict[str, Any]) -> dict[str, Any] | None:
     for ident in (item.get("id"), item.get("slug")):
         if ident:
             try:
@@ -246,7 +247,7 @@ def _existing_classification(call: Any, item: dict[str, Any]) -> dict[str, Any] 
 
 
 @behaviours("updateClassificationsForTaxonomy")
-def update_classifications_for_taxonomy(call: Any) -> Any:
+def update_classifications_for_taxonomy(call: Call) -> Any:
     slug = taxonomy(call, call.params["taxonomySlug"])["slug"]
     body = call.body if isinstance(call.body, dict) else {}
     created, updated = [], []
@@ -268,7 +269,7 @@ def update_classifications_for_taxonomy(call: Any) -> Any:
     return call.json({"created": created, "updated": updated, "deleted": deleted})
 
 
-def _matching(call: Any, query: str | None, docs: list[dict[str, Any]], size: Any) -> list[dict[str, Any]]:
+def _matching(call: Call, query: str | None, docs: list[dict[str, Any]], size: Any) -> list[dict[str, Any]]:
     if query:
         docs = [d for d in docs if str(query).lower() in str(d.get("name") or "").lower()
                 or str(query).lower() in str(d.get("slug") or "").lower()]
@@ -276,14 +277,14 @@ def _matching(call: Any, query: str | None, docs: list[dict[str, Any]], size: An
 
 
 @behaviours("taxonomyAutocomplete")
-def taxonomy_autocomplete(call: Any) -> Any:
+def taxonomy_autocomplete(call: Call) -> Any:
     slug = taxonomy(call, call.params["taxonomySlug"])["slug"]
     docs = [d for d in classifications(call, slug) if not d.get("archived")]
     return call.json({"results": _matching(call, call.params.get("query"), docs, call.params.get("size"))})
 
 
 @behaviours("listTaxonomyClassificationsForSchema")
-def list_taxonomy_classifications_for_schema(call: Any) -> Any:
+def list_taxonomy_classifications_for_schema(call: Call) -> Any:
     from . import schema_store as schemas
 
     slug = schemas.require(c.store(call), call.params["slug"])["slug"]
@@ -298,7 +299,7 @@ def list_taxonomy_classifications_for_schema(call: Any) -> Any:
 
 
 @behaviours("taxonomiesClassificationsSearch", reads_only=True)
-def taxonomies_classifications_search(call: Any) -> Any:
+def taxonomies_classifications_search(call: Call) -> Any:
     p = call.params
     st = _store(call)
     taxonomies = {t["slug"]: t for t in st.record_list(TAXONOMY)}

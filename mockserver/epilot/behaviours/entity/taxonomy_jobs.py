@@ -8,6 +8,7 @@ import contextlib
 import uuid
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -24,7 +25,7 @@ def _job_id(raw: Any) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f"epilot-mock:taxonomy-job:{text}"))
 
 
-def _start(call: Any, action: str, request: dict[str, Any], run: Any) -> Any:
+def _start(call: Call, action: str, request: dict[str, Any], run: Any) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     st = _store(call)
     job_id = _job_id(body["job_id"]) if body.get("job_id") else c.world(call).new_id()
@@ -49,7 +50,7 @@ def _start(call: Any, action: str, request: dict[str, Any], run: Any) -> Any:
 
 
 @behaviours("bulkMoveClassifications")
-def bulk_move_classifications(call: Any) -> Any:
+def bulk_move_classifications(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     target = taxonomy(call, str(body.get("target_taxonomy") or "purpose"))["slug"]
 
@@ -64,7 +65,7 @@ def bulk_move_classifications(call: Any) -> Any:
 
 
 @behaviours("bulkMergeClassifications")
-def bulk_merge_classifications(call: Any) -> Any:
+def bulk_merge_classifications(call: Call) -> Any:
     body = call.body if isinstance(call.body, dict) else {}
     if not body.get("target_classification"):
         raise Reject("not_found", "give 'target_classification': the classification to merge into")
@@ -80,7 +81,7 @@ def bulk_merge_classifications(call: Any) -> Any:
 
 
 @behaviours("bulkDeleteClassifications")
-def bulk_delete_classifications(call: Any) -> Any:
+def bulk_delete_classifications(call: Call) -> Any:
     def run(found: list[dict[str, Any]]) -> tuple[int, int]:
         for doc in found:
             _store(call).record_delete(CLASSIFICATION, doc["id"])
@@ -89,7 +90,7 @@ def bulk_delete_classifications(call: Any) -> Any:
     return _start(call, "DELETE_CLASSIFICATIONS", {}, run)
 
 
-def _load(call: Any) -> dict[str, Any]:
+def _load(call: Call) -> dict[str, Any]:
     st = _store(call)
     job = st.record_get(JOB, call.params["job_id"]) or st.record_get(JOB, _job_id(call.params["job_id"]))
     if job is None:
@@ -98,7 +99,7 @@ def _load(call: Any) -> dict[str, Any]:
 
 
 @behaviours("getTaxonomyBulkActionJobs")
-def get_taxonomy_bulk_action_jobs(call: Any) -> Any:
+def get_taxonomy_bulk_action_jobs(call: Call) -> Any:
     p = call.params
     jobs = [j for j in _store(call).record_list(JOB, newest_first=True) if j.get("org") == caller_org(call)]
     if p.get("scope") == "me":
@@ -115,12 +116,12 @@ def get_taxonomy_bulk_action_jobs(call: Any) -> Any:
 
 
 @behaviours("getTaxonomyBulkActionJobById")
-def get_taxonomy_bulk_action_job_by_id(call: Any) -> Any:
+def get_taxonomy_bulk_action_job_by_id(call: Call) -> Any:
     return call.json(_load(call))
 
 
 @behaviours("cancelBulkAction")
-def cancel_bulk_action(call: Any) -> Any:
+def cancel_bulk_action(call: Call) -> Any:
     job = _load(call)
     if job.get("job_status") == "PENDING":
         job.update(job_status="CANCELLED", updated_at=c.world(call).now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
@@ -14,18 +15,18 @@ KIND = "entity_view"
 FIXED = ("id", "created_at", "created_by", "org")
 
 
-def _user(call: Any) -> str:
+def _user(call: Call) -> str:
     return call.principal.subject or "anonymous"
 
 
-def _visible(call: Any, view: dict[str, Any]) -> bool:
+def _visible(call: Call, view: dict[str, Any]) -> bool:
     if view.get("org") != caller_org(call):
         return False
     creator = view.get("created_by") or {}
     return bool(view.get("shared")) or creator.get("user_id") == _user(call) or "source" in creator
 
 
-def _load(call: Any) -> dict[str, Any]:
+def _load(call: Call) -> dict[str, Any]:
     view = c.store(call).record_get(KIND, call.params["id"])
     if view is None or not _visible(call, view):
         raise Reject("not_found", f"Saved view {call.params['id']} not found")
@@ -37,7 +38,7 @@ def _fields(body: Any) -> dict[str, Any]:
 
 
 @behaviours("listSavedViews")
-def list_saved_views(call: Any) -> Any:
+def list_saved_views(call: Call) -> Any:
     p = call.params
     views = [v for v in c.store(call).record_list(KIND) if _visible(call, v)]
     if p.get("slug"):
@@ -54,7 +55,7 @@ def list_saved_views(call: Any) -> Any:
 
 
 @behaviours("createSavedView")
-def create_saved_view(call: Any) -> Any:
+def create_saved_view(call: Call) -> Any:
     w = c.world(call)
     now = w.now()
     view = {"id": w.new_id(), "created_at": now, "updated_at": now, "org": caller_org(call),
@@ -66,11 +67,11 @@ def create_saved_view(call: Any) -> Any:
 
 
 @behaviours("getSavedView")
-def get_saved_view(call: Any) -> Any:
+def get_saved_view(call: Call) -> Any:
     return call.json(_load(call))
 
 
-def _write(call: Any, *, replace: bool) -> Any:
+def _write(call: Call, *, replace: bool) -> Any:
     view = _load(call)
     changes = _fields(call.body)
     if replace:
@@ -82,24 +83,24 @@ def _write(call: Any, *, replace: bool) -> Any:
 
 
 @behaviours("updateSavedView")
-def update_saved_view(call: Any) -> Any:
+def update_saved_view(call: Call) -> Any:
     return _write(call, replace=True)
 
 
 @behaviours("patchSavedView")
-def patch_saved_view(call: Any) -> Any:
+def patch_saved_view(call: Call) -> Any:
     return _write(call, replace=False)
 
 
 @behaviours("deleteSavedView")
-def delete_saved_view(call: Any) -> Any:
+def delete_saved_view(call: Call) -> Any:
     view = _load(call)
     c.store(call).record_delete(KIND, view["id"])
     return call.empty(200)
 
 
 @behaviours("listFavoriteViewsForUser")
-def list_favorite_views(call: Any) -> Any:
+def list_favorite_views(call: Call) -> Any:
     user = _user(call)
     views = [v for v in c.store(call).record_list(KIND) if _visible(call, v) and user in (v.get("isFavoritedBy") or [])]
     return call.json({"results": views})
