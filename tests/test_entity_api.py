@@ -50,6 +50,9 @@ def test_comma_separated_list_parameters_are_read_as_lists(api):
     entity = api.get(f"/v2/entity/contract/{contract['_id']}", headers=ORG,
                      params={"fields": "contract_number,status"}).json()
     assert {"contract_number", "status", "_id"} <= set(entity) and "contract_name" not in entity
+    # The same list sent as repeated parameters (as some clients spell arrays) means the same.
+    r = api.get("/v1/entity/schemas", headers=ORG, params=[("include", "contact"), ("include", "contract,meter")])
+    assert sorted(s["slug"] for s in r.json()["results"]) == ["contact", "contract", "meter"]
 
 
 def test_bodies_the_published_contract_leaves_optional_are_optional(api):

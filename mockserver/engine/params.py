@@ -191,6 +191,8 @@ def _from_query(query: list[tuple[str, str]], p: Parameter) -> tuple[bool, Any]:
             return True, _json_items(raws)
         if p.explode and p.style == "form":
             return True, [coerce_scalar(v, p.item_kind) for v in raws]
+        if len(raws) > 1:  # a delimited list sent as repeated parameters too (as some clients do): all of it
+            return True, [item for raw in raws for item in _single(raw, p)]
         return True, _single(raws[-1], p)
     return True, coerce_scalar(raws[-1], p.kind)
 
