@@ -301,3 +301,12 @@ def test_two_apps_in_one_process_keep_their_own_schemas():
         assert a.post("/v1/entity/contact:validate", headers=ORG, json={}).status_code == 422
         assert b.post("/v1/entity/contact:validate", headers=ORG, json={}).status_code == 200
         assert b.get("/v1/entity/schemas/contact", headers=ORG).json()["version"] == 1
+
+
+def test_the_portal_sees_the_schemas_the_entity_api_has(fresh_client):
+    portal = {"Authorization": "Bearer demo-portal-token"}
+    before = {s["slug"] for s in fresh_client.get("/v2/portal/schemas", headers=portal).json()["schemas"]}
+    assert "order" in before
+    assert fresh_client.delete("/v1/entity/schemas/order", headers=ORG).status_code == 200
+    after = {s["slug"] for s in fresh_client.get("/v2/portal/schemas", headers=portal).json()["schemas"]}
+    assert after == before - {"order"}

@@ -120,8 +120,13 @@ def test_create_meter_reading_answers_200(fresh_client):
     r = fresh_client.post("/v2/portal/metering/reading", json=body, headers=PORTAL)
     assert r.status_code == 200, r.text
     feed = fresh_client.get(f"/v2/portal/entity/meter/{meter['_id']}/activity", headers=PORTAL).json()
-    assert any(a["type"] == "MeterReadingCreated" and a["payload"]["reading"]["value"] == body["value"]
-               for a in feed["results"])
+    # One feed for every API: the reading the Entity API recorded, once (not again from the history)
+    added = [a for a in feed["results"] if a["type"] == "MeterReadingAdded" and a["payload"]["value"] == body["value"]]
+    assert len(added) == 1 and added[0]["payload"]["entity"] == {"id": meter["_id"], "schema": "meter"}
+    assert not any(a["type"] == "MeterReadingCreated" and a["payload"]["reading"]["value"] == body["value"]
+                   for a in feed["results"])
+    via_entity_api = fresh_client.get(f"/v1/entity/meter/{meter['_id']}/activity", headers=ORG).json()
+    assert added[0]["_id"] in {a["_id"] for a in via_entity_api["results"]}
 
 
 def test_files_are_stored_listed_previewed_counted_and_deleted_with_202(fresh_client):

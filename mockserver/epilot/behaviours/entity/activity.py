@@ -14,7 +14,6 @@ adds records of constant size, however many operations an activity groups.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -46,7 +45,7 @@ def operation_context(**values: Any) -> Iterator[None]:
 
 def new_ulid(world: Any) -> str:
     """A ULID: milliseconds since the epoch, then 80 bits from the world's (seeded) id source."""
-    millis = int(time.time() * 1000)
+    millis = int(world.clock.time() * 1000)
     bits = (millis << 80) | (int(world.new_id().replace("-", ""), 16) & ((1 << 80) - 1))
     return "".join(_CROCKFORD[(bits >> shift) & 31] for shift in range(125, -1, -5))
 

@@ -16,6 +16,7 @@ from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
+from ..entity.activity import feed as entity_feed
 from . import behaviours
 from .metering import READING_KIND, iso, parse_time
 
@@ -46,19 +47,38 @@ def _item(entity: dict[str, Any], kind: str, timestamp: str, seed: str, **payloa
             "payload": {"entity": {"id": entity["_id"], "schema": entity["_schema"]}, **payload}}
 
 
+def _recorded(call: Call, entity: dict[str, Any]) -> list[dict[str, Any]]:
+    """The activities the Entity API records for ``entity`` (every API's changes since the start), in
+    the portal's ActivityItem shape: one feed, whichever API asks."""
+    _total, found = entity_feed(c.store(call), [entity["_id"]], size=10_000)
+    out = []
+    for activity in found:
+        payload = {k: v for k, v in (activity.get("payload") or {}).items() if k != "entity"}
+        payload["entity"] = {"id": entity["_id"], "schema": entity["_schema"]}
+        out.append({"_id": activity["_id"], "type": str(activity.get("type") or "Activity"),
+                    "title": str(activity.get("title") or ""), "message": str(activity.get("message") or ""),
+                    "timestamp": activity.get("timestamp"), "payload": payload})
+    return out
+
+
 def feed_of(call: Call, entity: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every activity of ``entity``, newest first: stored activities and the entity's own history."""
+    """Every activity of ``entity``, newest first: what the Entity API recorded, the portal's own
+    (custom activities, access events), and the seeded history from before the mock started (its
+    creation, last change and meter readings), unless a recorded activity already tells it."""
     st = c.store(call)
-    items = [dict(r) for r in st.record_list(ACTIVITY_KIND, parent=entity["_id"])]
+    recorded = _recorded(call, entity)
+    items = [dict(r) for r in st.record_list(ACTIVITY_KIND, parent=entity["_id"])] + recorded
+    kinds = {a["type"] for a in recorded}
     created = entity.get("_created_at")
-    if created:
+    if created and "EntityCreated" not in kinds:
         items.append(_item(entity, "EntityCreated", created, f"{entity['_id']}:created"))
     updated = entity.get("_updated_at")
-    if updated and updated != created:
+    if updated and updated != created and not recorded:
         items.append(_item(entity, "EntityUpdated", updated, f"{entity['_id']}:updated:{updated}"))
     if entity.get("_schema") == "meter":
+        told = {a["payload"].get("external_id") for a in recorded if a["type"] == "MeterReadingAdded"}
         for reading in st.record_list(READING_KIND, parent=entity["_id"]):
-            if reading.get("timestamp"):
+            if reading.get("timestamp") and reading.get("external_id") not in told:
                 items.append(_item(entity, "MeterReadingCreated", reading["timestamp"],
                                    f"{entity['_id']}:reading:{reading.get('external_id')}",
                                    reading={k: reading.get(k) for k in ("value", "counter_id", "source")}))

@@ -12,6 +12,7 @@ from mockserver.engine.call import Call
 from mockserver.engine.errors import Reject
 
 from .. import common as c
+from ..entity.schema_store import list_schemas
 from . import behaviours
 from .activity import activity_by_id, record_activity
 from .config import as_v2, check_org, portal_by, portal_by_id, portal_of_call, portals, write_config
@@ -33,17 +34,18 @@ EXTRA_PERMISSION_ATTRIBUTES = {
 # -- schemas and settings ----------------------------------------------------------------------
 
 def portal_schemas(call: Call, public: bool = False) -> list[dict[str, str]]:
-    """The entity schemas of the world that portal users can see (by the portal's grants)."""
-    counts = c.store(call).counts_by_schema()
+    """The entity schemas of the world (as the Entity API has them: added, changed or deleted there)
+    that portal users can see (by the portal's grants)."""
+    existing = {s["slug"] for s in list_schemas(c.store(call))}
     if public:
-        return [{"slug": s} for s in PUBLIC_SCHEMAS if counts.get(s)]
+        return [{"slug": s} for s in PUBLIC_SCHEMAS if s in existing]
     try:
         portal = portal_of_call(call)
     except Reject:  # the user's portal was deleted: only what every portal shows
         portal = {}
     granted = {str(g.get("resource", "")).split(":")[2] for g in portal.get("grants") or []
                if isinstance(g, dict) and str(g.get("resource", "")).count(":") >= 3}
-    return [{"slug": s} for s in sorted(counts) if s in granted or s in PUBLIC_SCHEMAS]
+    return [{"slug": s} for s in sorted(existing) if s in granted or s in PUBLIC_SCHEMAS]
 
 
 @behaviours("getSchemas")
